@@ -1,0 +1,2 @@
+Console.WriteLine("qga-agent");
+return 0;

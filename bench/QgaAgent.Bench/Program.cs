@@ -1,0 +1,2 @@
+Console.WriteLine("bench");
+return 0;

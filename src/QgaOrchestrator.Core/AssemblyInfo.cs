@@ -1,0 +1,2 @@
+// The actor core: fleet, VM and channel actors live under Fleet/, Vm/ and Channel/.
+[assembly: System.CLSCompliant(false)]
