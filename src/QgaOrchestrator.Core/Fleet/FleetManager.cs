@@ -1,0 +1,32 @@
+using Akka.Actor;
+using QgaOrchestrator.Core.Vms;
+
+namespace QgaOrchestrator.Core.Fleet;
+
+/// <summary>
+/// The protocol of this node's fleet manager (<c>/user/fleet</c>). Any <see cref="Vm.IVmMessage"/>
+/// sent to it is forwarded to that VM's actor; for an unknown VM the sender's ReplyTo gets
+/// <see cref="UnknownVm"/>.
+/// </summary>
+public static class FleetManager
+{
+    public sealed record AddVm(VmConfig Config, IActorRef? ReplyTo = null);
+
+    public sealed record VmAdded(string VmId);
+
+    public sealed record RemoveVm(string VmId, IActorRef? ReplyTo = null);
+
+    public sealed record VmRemoved(string VmId);
+
+    /// <summary>The reply to a request for a VM this node does not manage (or to adding a duplicate id).</summary>
+    public sealed record UnknownVm(string VmId, string? RequestId, string Reason);
+
+    public sealed record GetFleetStatus(IActorRef ReplyTo);
+
+    public sealed record FleetStatus(IReadOnlyList<Vm.Status> Vms);
+
+    /// <summary>The configured VMs, without asking each VM actor.</summary>
+    public sealed record GetConfigs(IActorRef ReplyTo);
+
+    public sealed record Configs(IReadOnlyList<VmConfig> Vms);
+}
