@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Builds a small Linux guest for QEMU from Debian packages: the host's Debian kernel, busybox, the
+# virtio modules, and a guest agent (our qga-agent, or Debian's qemu-ga for comparison).
+#   build-guest-image.sh OUTDIR [AGENT_BINARY]
+# Writes OUTDIR/vmlinuz and OUTDIR/initrd.gz. Needs: linux-image-amd64 busybox-static cpio kmod.
+set -euo pipefail
+out=${1:?usage: build-guest-image.sh OUTDIR [AGENT_BINARY]}
+agent=${2:-$(dirname "$0")/../../artifacts/bin/qga-agent}
+[ -x "$agent" ] || { echo "build-guest-image: agent binary '$agent' not found or not executable" >&2; exit 2; }
+kver=$(ls /lib/modules | grep -E -- '-amd64$' | sort -V | tail -n 1)
+[ -n "$kver" ] && [ -f "/boot/vmlinuz-$kver" ] || { echo "build-guest-image: no Debian kernel (apt-get install linux-image-amd64)" >&2; exit 2; }
+command -v busybox >/dev/null || { echo "build-guest-image: busybox-static missing" >&2; exit 2; }
+
+mkdir -p "$out"
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,run,tmp,data,etc,lib/modules,usr/bin,usr/sbin}
+cp "$(command -v busybox)" "$root/bin/busybox"
+for tool in sh mount umount insmod ln cat echo sleep mkdir poweroff reboot halt sync date ls rm \
+  basename dirname grep sed head tr dd stat kill ps mknod uname hostname; do
+  ln -sf busybox "$root/bin/$tool"
+done
+
+# Modules, in dependency order (a bare initramfs has no modprobe database).
+for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console \
+  virtio_blk crc16 mbcache jbd2 crc32c_generic ext4; do
+  f=$(modinfo -k "$kver" -n "$m" 2>/dev/null || true)
+  case "$f" in
+    ""|"(builtin)") ;;  # built into this kernel
+    *) cp "$f" "$root/lib/modules/"; echo "$(basename "$f")" >> "$root/lib/modules/order" ;;
+  esac
+done
+cd "$root/lib/modules"
+for f in *.ko.xz; do [ -e "$f" ] && xz -d "$f"; done
+for f in *.ko.zst; do [ -e "$f" ] && zstd -q -d --rm "$f"; done
+sed -i -e 's/\.xz$//' -e 's/\.zst$//' order
+cd - >/dev/null
+
+# The agent and, for a dynamically linked one, its libraries.
+name=$(basename "$agent")
+cp "$agent" "$root/usr/sbin/$name"
+ldd "$agent" 2>/dev/null | grep -oE '/[^ ]+' | while read -r lib; do
+  mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"
+done || true
+
+# The agent calls /sbin/shutdown; without an init system, power off directly.
+cat > "$root/sbin/shutdown" <<'SH'
+#!/bin/sh
+sync
+case "$*" in *-r*) reboot -f ;; *-H*) halt -f ;; *) poweroff -f ;; esac
+SH
+chmod +x "$root/sbin/shutdown"
+
+cat > "$root/init" <<SH
+#!/bin/sh
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev; mount -t tmpfs run /run
+for m in \$(cat /lib/modules/order); do insmod /lib/modules/\$m 2>/dev/null; done
+# No udev: make the /dev/virtio-ports/NAME links the agent expects.
+mkdir -p /dev/virtio-ports
+for i in 1 2 3 4 5 6 7 8 9 10; do ls /sys/class/virtio-ports/*/name >/dev/null 2>&1 && break; sleep 0.2; done
+for d in /sys/class/virtio-ports/*; do [ -f "\$d/name" ] && ln -sf "/dev/\$(basename "\$d")" "/dev/virtio-ports/\$(cat "\$d/name")"; done
+for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vda ] && break; sleep 0.2; done
+[ -b /dev/vda ] && mount -t ext4 /dev/vda /data
+hostname guest
+echo "guest: agent starting"
+# A probe that appends a timestamp every 100 ms: gaps show how long writes were blocked by a freeze.
+if grep -q probe=1 /proc/cmdline && mountpoint -q /data 2>/dev/null || [ -b /dev/vda ]; then
+  ( while :; do date +%s%N >> /data/probe; sleep 0.1; done ) &
+fi
+while :; do
+  /usr/sbin/$name -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 -t /run
+  echo "guest: agent exited \$?, restarting"; sleep 1
+done
+SH
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initrd.gz"
+cp "/boot/vmlinuz-$kver" "$out/vmlinuz"
+echo "build-guest-image: $out/initrd.gz ($(stat -c %s "$out/initrd.gz") bytes), kernel $kver, agent $name"
