@@ -1,4 +1,5 @@
 using Akka.Actor;
+using QgaOrchestrator.Core.Fleet.Internal;
 using QgaOrchestrator.Core.Vms;
 
 namespace QgaOrchestrator.Core.Fleet;
@@ -29,4 +30,27 @@ public static class FleetManager
     public sealed record GetConfigs(IActorRef ReplyTo);
 
     public sealed record Configs(IReadOnlyList<VmConfig> Vms);
+
+    public sealed record Settings
+    {
+        /// <summary>The VMs started with the manager (usually from <see cref="FleetConfig.Load"/>).</summary>
+        public IReadOnlyList<VmConfig> Vms { get; init; } = [];
+
+        public Vm.Settings Vm { get; init; } = QgaOrchestrator.Core.Vms.Vm.Settings.Default;
+
+        /// <summary>How long a fleet status query waits for each VM actor.</summary>
+        public TimeSpan StatusTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+        /// <summary>A VM actor stopped by supervision is started again after this.</summary>
+        public TimeSpan RestartVmAfter { get; init; } = TimeSpan.FromSeconds(30);
+    }
+
+    /// <summary>The actor name the hosting extension uses: <c>/user/fleet</c>.</summary>
+    public const string ActorName = "fleet";
+
+    public static Props Props(Settings settings) =>
+        Akka.Actor.Props.Create(() => new FleetManagerActor(settings));
+
+    /// <summary>The child name of a VM actor: <c>vm-{id}</c>.</summary>
+    public static string VmActorName(string vmId) => "vm-" + vmId;
 }

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Akka.Actor;
+using QgaOrchestrator.Core.Channel;
+using QgaOrchestrator.Core.Vms.Internal;
 using QgaOrchestrator.Protocol;
 
 namespace QgaOrchestrator.Core.Vms;
@@ -106,6 +108,34 @@ public static class Vm
         string? RunState,
         bool MonitorConnected,
         string? LastError) : IVmMessage;
+
+    // ---- actor ---------------------------------------------------------------------------
+
+    /// <summary>How a VM actor runs its channels; the socket paths and VmId come from its <see cref="VmConfig"/>.</summary>
+    public sealed record Settings
+    {
+        public static readonly Settings Default = new();
+
+        /// <summary>Template for the QGA channel (VmId and SocketPath are replaced per VM).</summary>
+        public GuestChannel.Settings Guest { get; init; } = new() { VmId = "", SocketPath = "" };
+
+        /// <summary>Template for the QMP channel (VmId and SocketPath are replaced per VM).</summary>
+        public MonitorChannel.Settings Monitor { get; init; } = new() { VmId = "", SocketPath = "" };
+
+        /// <summary>Ask <c>guest-info</c> (and the freeze status) each time the agent becomes ready.</summary>
+        public bool QueryAgentOnConnect { get; init; } = true;
+
+        /// <summary>Channel restarts allowed within <see cref="RestartWindow"/> before the channel is stopped.</summary>
+        public int MaxChannelRestarts { get; init; } = 10;
+
+        public TimeSpan RestartWindow { get; init; } = TimeSpan.FromMinutes(1);
+
+        /// <summary>A channel stopped by supervision is created again after this.</summary>
+        public TimeSpan RecreateChannelAfter { get; init; } = TimeSpan.FromSeconds(30);
+    }
+
+    public static Akka.Actor.Props Props(VmConfig config, Settings? settings = null) =>
+        Akka.Actor.Props.Create(() => new VmActor(config, settings ?? Settings.Default));
 }
 
 /// <summary>One VM as configured (fleet.json) or discovered.</summary>

@@ -1,0 +1,320 @@
+using System.Collections.Immutable;
+
+namespace QgaOrchestrator.Core.Sagas;
+
+/*
+ * The FreezeSnapshotThaw saga as a pure state machine (no actors, no I/O, no clock: `now` is passed in).
+ *
+ *   Created ──Begin──▶ Checking ──all status ok──▶ Freezing ──all frozen──▶ Snapshotting ──taken──▶ Thawing ──all thawed──▶ Completed
+ *                        │ already frozen /          │ freeze failed,          │ snapshot failed,
+ *                        │ unavailable+FailGroup     │ deadline, abort         │ deadline, abort
+ *                        ▼ (nothing frozen)          ▼                         ▼
+ *                      Failed ◀───────────── Compensating (thaw every maybe-frozen VM, retry until thawed or gone) ──▶ Failed | Aborted
+ *
+ * A VM is "maybe frozen" from its FreezeRequested until VmThawed or VmGone. Recovery after a crash
+ * (Recovered) in any running phase compensates (Aborted), except Thawing, which simply finishes.
+ */
+
+public enum SagaPhase { Created, Checking, Freezing, Snapshotting, Thawing, Compensating, Ended }
+
+public enum VmStep { Pending, Checking, Ready, AlreadyFrozen, Unavailable, Skipped, Freezing, Frozen, FreezeFailed, Thawed, Gone }
+
+/// <summary>One VM's timeline inside a saga.</summary>
+public sealed record VmTrack(
+    string VmId,
+    VmStep Step = VmStep.Pending,
+    bool FreezeSent = false,
+    bool ThawInFlight = false,
+    bool ThawConfirmed = false,
+    int ThawAttempts = 0,
+    bool SnapshotTaken = false,
+    DateTimeOffset? FreezeStartedAt = null,
+    DateTimeOffset? FrozenAt = null,
+    DateTimeOffset? SnapshotAt = null,
+    DateTimeOffset? ThawedAt = null,
+    string? Reason = null)
+{
+    /// <summary>A freeze was sent and no thaw confirmed: this VM must be thawed before the saga ends.</summary>
+    public bool MaybeFrozen => FreezeSent && !ThawConfirmed && Step != VmStep.Gone;
+
+    /// <summary>Freeze sent → thaw confirmed (null while open).</summary>
+    public TimeSpan? FreezeWindow => FreezeStartedAt is { } s && ThawedAt is { } t ? t - s : null;
+}
+
+/// <summary>What the saga observed or was asked; <see cref="FreezeSnapshotThawState.Decide"/> turns these into events.</summary>
+public abstract record SagaInput
+{
+    public sealed record Begin(
+        string SagaId, IReadOnlyList<string> VmIds, SnapshotMode Mode, string Name, TimeSpan Deadline,
+        UnavailablePolicy Policy, IReadOnlyDictionary<string, IReadOnlyList<string>> Mountpoints,
+        IReadOnlyList<string> NoFreezableFs, IReadOnlyDictionary<string, IReadOnlyList<string>> Disks) : SagaInput;
+
+    /// <summary>Reply to guest-fsfreeze-status: FreezeStatus "thawed"/"frozen", or Unavailable reason, or Gone.</summary>
+    public sealed record StatusObserved(string VmId, string? FreezeStatus, string? Unavailable, bool Gone = false) : SagaInput;
+
+    public sealed record FreezeObserved(string VmId, long? Count, string? Error) : SagaInput;
+
+    public sealed record SnapshotObserved(string? VmId, string? Error) : SagaInput;
+
+    public sealed record ThawObserved(string VmId, long? Count, string? Error, bool Gone = false) : SagaInput;
+
+    public sealed record ThawRetryDue(string VmId) : SagaInput;
+
+    public sealed record DeadlineReached : SagaInput
+    {
+        public static readonly DeadlineReached Instance = new();
+        private DeadlineReached() { }
+    }
+
+    public sealed record AbortRequested(string Reason) : SagaInput;
+
+    /// <summary>The journal was replayed after a (re)start of the saga actor.</summary>
+    public sealed record Recovered : SagaInput
+    {
+        public static readonly Recovered Instance = new();
+        private Recovered() { }
+    }
+}
+
+public sealed record FreezeSnapshotThawState
+{
+    public static readonly FreezeSnapshotThawState Empty = new();
+
+    public string SagaId { get; init; } = "";
+    public SagaPhase Phase { get; init; } = SagaPhase.Created;
+    public SnapshotMode Mode { get; init; }
+    public string Name { get; init; } = "";
+    public UnavailablePolicy Policy { get; init; }
+    public DateTimeOffset DeadlineAt { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? EndedAt { get; init; }
+    public ImmutableList<string> Order { get; init; } = [];
+    public ImmutableDictionary<string, VmTrack> Vms { get; init; } = ImmutableDictionary<string, VmTrack>.Empty;
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Mountpoints { get; init; } = ImmutableDictionary<string, IReadOnlyList<string>>.Empty;
+    public ImmutableHashSet<string> NoFreezableFs { get; init; } = [];
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Disks { get; init; } = ImmutableDictionary<string, IReadOnlyList<string>>.Empty;
+    public bool GroupSnapshotTaken { get; init; }
+    public SagaOutcome? CompensationOutcome { get; init; }
+    public string? CompensationReason { get; init; }
+    public SagaOutcome? Outcome { get; init; }
+    public string? EndReason { get; init; }
+
+    public bool IsEnded => Phase == SagaPhase.Ended;
+    public IEnumerable<VmTrack> Tracks => Order.Select(id => Vms[id]);
+    public IEnumerable<VmTrack> MaybeFrozen => Tracks.Where(v => v.MaybeFrozen);
+
+    /// <summary>The VMs snapshotted: frozen ones plus crash-consistent skipped ones.</summary>
+    public IReadOnlyList<string> SnapshotTargets =>
+        Tracks.Where(v => v.Step is VmStep.Frozen or VmStep.Skipped).Select(v => v.VmId).ToList();
+
+    /// <summary>First freeze sent → last thaw confirmed (null until the last thaw).</summary>
+    public TimeSpan? GroupWindow
+    {
+        get
+        {
+            var sent = Tracks.Where(v => v.FreezeStartedAt is not null).ToList();
+            if (sent.Count == 0 || sent.Any(v => v.ThawedAt is null && v.Step != VmStep.Gone)) return null;
+            var last = sent.Where(v => v.ThawedAt is not null).Select(v => v.ThawedAt!.Value).DefaultIfEmpty().Max();
+            return last == default ? null : last - sent.Min(v => v.FreezeStartedAt!.Value);
+        }
+    }
+
+    // ---- Apply: event → state (total, never throws on a replayed journal) ---------------------
+
+    public FreezeSnapshotThawState Apply(IFreezeSagaEvent e) => e switch
+    {
+        SagaStarted s => this with
+        {
+            SagaId = s.SagaId, Phase = SagaPhase.Checking, Mode = s.Mode, Name = s.Name, Policy = s.Policy,
+            DeadlineAt = s.DeadlineAt, StartedAt = s.At, Order = [.. s.VmIds],
+            Vms = s.VmIds.Distinct().ToImmutableDictionary(id => id, id => new VmTrack(id)),
+            Mountpoints = s.Mountpoints, NoFreezableFs = [.. s.NoFreezableFs], Disks = s.Disks,
+        },
+        StatusRequested r => Update(r.VmId, v => v with { Step = VmStep.Checking }),
+        VmReadyToFreeze r => Update(r.VmId, v => v with { Step = VmStep.Ready }),
+        VmAlreadyFrozen a => Update(a.VmId, v => v with { Step = VmStep.AlreadyFrozen, Reason = "already frozen by someone else" }),
+        VmUnavailable u => Update(u.VmId, v => v with { Step = u.Skipped ? VmStep.Skipped : VmStep.Unavailable, Reason = u.Reason }),
+        FreezeRequested f => Update(f.VmId, v => v with { Step = VmStep.Freezing, FreezeSent = true, FreezeStartedAt = v.FreezeStartedAt ?? f.At })
+            with { Phase = Phase == SagaPhase.Checking ? SagaPhase.Freezing : Phase },
+        VmFrozen f => Update(f.VmId, v => v with { Step = v.ThawConfirmed ? v.Step : VmStep.Frozen, FrozenAt = f.At }),
+        VmFreezeFailed f => Update(f.VmId, v => v with { Step = VmStep.FreezeFailed, Reason = f.Reason }),
+        SnapshotRequested => this with { Phase = SagaPhase.Snapshotting },
+        SnapshotTaken t when t.VmId is null => this with
+        {
+            GroupSnapshotTaken = true,
+            Vms = Vms.SetItems(SnapshotTargets.Select(id => KeyValuePair.Create(id, Vms[id] with { SnapshotTaken = true, SnapshotAt = t.At }))),
+        },
+        SnapshotTaken t => Update(t.VmId!, v => v with { SnapshotTaken = true, SnapshotAt = t.At }),
+        SnapshotFailed f when f.VmId is not null => Update(f.VmId, v => v with { Reason = f.Reason }),
+        SnapshotFailed => this,
+        CompensationStarted c => this with { Phase = SagaPhase.Compensating, CompensationOutcome = c.Outcome, CompensationReason = c.Reason },
+        ThawRequested t => Update(t.VmId, v => v with { ThawInFlight = true, ThawConfirmed = false, ThawAttempts = t.Attempt })
+            with { Phase = Phase is SagaPhase.Snapshotting or SagaPhase.Freezing ? SagaPhase.Thawing : Phase },
+        VmThawed t => Update(t.VmId, v => v with { Step = VmStep.Thawed, ThawInFlight = false, ThawConfirmed = true, ThawedAt = t.At }),
+        VmThawFailed f => Update(f.VmId, v => v with { ThawInFlight = false, Reason = f.Reason }),
+        VmGone g => Update(g.VmId, v => v with { Step = VmStep.Gone, ThawInFlight = false, Reason = g.Reason }),
+        SagaEnded s => this with { Phase = SagaPhase.Ended, Outcome = s.Outcome, EndReason = s.Reason, EndedAt = s.At },
+        _ => this,
+    };
+
+    private FreezeSnapshotThawState Update(string vmId, Func<VmTrack, VmTrack> f) =>
+        Vms.TryGetValue(vmId, out var v) ? this with { Vms = Vms.SetItem(vmId, f(v)) } : this;
+
+    // ---- Decide: input → events (pure; the actor persists them, applies them, then acts on intents) ----
+
+    public IReadOnlyList<IFreezeSagaEvent> Decide(SagaInput input, DateTimeOffset now)
+    {
+        var d = new Decision(this, now);
+        if (IsEnded && input is not SagaInput.Begin) return [];
+        switch (input)
+        {
+            case SagaInput.Begin b when Phase == SagaPhase.Created:
+                d.Add(new SagaStarted(b.SagaId, b.VmIds.Distinct().ToList(), b.Mode, b.Name, now + b.Deadline, b.Policy,
+                    Plain(b.Mountpoints), b.NoFreezableFs.ToList(), Plain(b.Disks), now));
+                if (d.State.Order.Count == 0) d.Add(new SagaEnded(b.SagaId, SagaOutcome.Failed, "empty group", now));
+                foreach (var id in d.State.Order) d.Add(new StatusRequested(b.SagaId, id, now));
+                break;
+            case SagaInput.StatusObserved s when Phase == SagaPhase.Checking && Is(s.VmId, VmStep.Checking):
+                d.OnStatus(s);
+                break;
+            case SagaInput.FreezeObserved f when Vms.TryGetValue(f.VmId, out var v) && v.Step == VmStep.Freezing:
+                d.OnFreeze(f);
+                break;
+            case SagaInput.FreezeObserved f when Vms.TryGetValue(f.VmId, out var v) && v.ThawConfirmed && f.Error is null:
+                // A freeze that landed after our thaw (late reply): it is frozen again, thaw it again.
+                d.Add(new VmFrozen(SagaId, f.VmId, f.Count ?? 0, now));
+                d.Add(new ThawRequested(SagaId, f.VmId, v.ThawAttempts + 1, now));
+                break;
+            case SagaInput.SnapshotObserved s when Phase == SagaPhase.Snapshotting:
+                d.OnSnapshot(s);
+                break;
+            case SagaInput.ThawObserved t when Vms.TryGetValue(t.VmId, out var v) && v.ThawInFlight:
+                if (t.Gone) d.Add(new VmGone(SagaId, t.VmId, t.Error ?? "unknown VM", now));
+                else if (t.Error is null) d.Add(new VmThawed(SagaId, t.VmId, t.Count ?? 0, now));
+                else d.Add(new VmThawFailed(SagaId, t.VmId, t.Error, v.ThawAttempts, now));
+                d.EndIfThawed();
+                break;
+            case SagaInput.ThawRetryDue r when Vms.TryGetValue(r.VmId, out var v) && v.MaybeFrozen && !v.ThawInFlight:
+                d.Add(new ThawRequested(SagaId, r.VmId, v.ThawAttempts + 1, now));
+                break;
+            case SagaInput.DeadlineReached when Phase is SagaPhase.Checking or SagaPhase.Freezing or SagaPhase.Snapshotting:
+                d.Compensate(SagaOutcome.Aborted, "deadline passed");
+                break;
+            case SagaInput.AbortRequested a when Phase is SagaPhase.Checking or SagaPhase.Freezing or SagaPhase.Snapshotting:
+                d.Compensate(SagaOutcome.Aborted, a.Reason);
+                break;
+            case SagaInput.Recovered when Phase is SagaPhase.Checking or SagaPhase.Freezing or SagaPhase.Snapshotting:
+                d.Compensate(SagaOutcome.Aborted, "orchestrator restarted during the saga");
+                break;
+            case SagaInput.Recovered when Phase is SagaPhase.Thawing or SagaPhase.Compensating:
+                // Replies in flight were lost with the old actor: re-send every unconfirmed thaw.
+                foreach (var v in MaybeFrozen) d.Add(new ThawRequested(SagaId, v.VmId, v.ThawAttempts + 1, now));
+                d.EndIfThawed();
+                break;
+        }
+        return d.Events;
+    }
+
+    // Events are serialized: keep to plain List/Dictionary (collection-expression types do not round-trip).
+    private static Dictionary<string, IReadOnlyList<string>> Plain(IReadOnlyDictionary<string, IReadOnlyList<string>> d) =>
+        d.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value.ToList());
+
+    private bool Is(string vmId, VmStep step) => Vms.TryGetValue(vmId, out var v) && v.Step == step;
+
+    /// <summary>Accumulates events, applying each so later decisions see earlier ones.</summary>
+    private sealed class Decision(FreezeSnapshotThawState state, DateTimeOffset now)
+    {
+        public FreezeSnapshotThawState State { get; private set; } = state;
+        public List<IFreezeSagaEvent> Events { get; } = [];
+        private string Id => State.SagaId;
+
+        public void Add(IFreezeSagaEvent e)
+        {
+            Events.Add(e);
+            State = State.Apply(e);
+        }
+
+        public void OnStatus(SagaInput.StatusObserved s)
+        {
+            if (s.Gone || s.Unavailable is not null)
+            {
+                var reason = s.Unavailable ?? "unknown VM";
+                Add(new VmUnavailable(Id, s.VmId, reason, State.Policy == UnavailablePolicy.SkipCrashConsistent, now));
+            }
+            else if (s.FreezeStatus == "thawed") Add(new VmReadyToFreeze(Id, s.VmId, now));
+            else if (s.FreezeStatus == "frozen") Add(new VmAlreadyFrozen(Id, s.VmId, now));
+            else Add(new VmUnavailable(Id, s.VmId, $"unexpected freeze status '{s.FreezeStatus}'", false, now));
+
+            if (State.Tracks.Any(v => v.Step == VmStep.Checking)) return;
+            var blocked = State.Tracks.Where(v => v.Step is VmStep.AlreadyFrozen or VmStep.Unavailable).ToList();
+            if (blocked.Count > 0)
+            {
+                Add(new SagaEnded(Id, SagaOutcome.Failed,
+                    string.Join("; ", blocked.Select(v => $"{v.VmId}: {v.Reason}")), now));
+                return;
+            }
+            var ready = State.Tracks.Where(v => v.Step == VmStep.Ready).Select(v => v.VmId).ToList();
+            foreach (var id in ready) Add(new FreezeRequested(Id, id, now));
+            if (ready.Count == 0) Add(new SnapshotRequested(Id, now)); // every VM skipped: crash-consistent only
+        }
+
+        public void OnFreeze(SagaInput.FreezeObserved f)
+        {
+            if (f.Error is null && (f.Count > 0 || State.NoFreezableFs.Contains(f.VmId)))
+                Add(new VmFrozen(Id, f.VmId, f.Count ?? 0, now));
+            else
+            {
+                Add(new VmFreezeFailed(Id, f.VmId, f.Error ?? "no filesystem was frozen", now));
+                if (State.Phase != SagaPhase.Compensating) Compensate(SagaOutcome.Failed, $"{f.VmId}: freeze failed");
+                else ThawIfNeeded(f.VmId);
+                return;
+            }
+            if (State.Phase == SagaPhase.Compensating) { ThawIfNeeded(f.VmId); return; }
+            if (State.Tracks.All(v => v.Step is VmStep.Frozen or VmStep.Skipped))
+                Add(new SnapshotRequested(Id, now));
+        }
+
+        public void OnSnapshot(SagaInput.SnapshotObserved s)
+        {
+            if (s.Error is not null)
+            {
+                Add(new SnapshotFailed(Id, s.VmId, s.Error, now));
+                Compensate(SagaOutcome.Failed, s.VmId is null ? $"snapshot failed: {s.Error}" : $"{s.VmId}: snapshot failed: {s.Error}");
+                return;
+            }
+            if (s.VmId is not null && !State.Vms.ContainsKey(s.VmId)) return;
+            Add(new SnapshotTaken(Id, s.VmId, now));
+            if (!State.SnapshotTargets.All(id => State.Vms[id].SnapshotTaken)) return;
+            foreach (var v in State.MaybeFrozen.ToList()) Add(new ThawRequested(Id, v.VmId, v.ThawAttempts + 1, now));
+            EndIfThawed(snapshotsDone: true);
+        }
+
+        public void Compensate(SagaOutcome outcome, string reason)
+        {
+            Add(new CompensationStarted(Id, outcome, reason, now));
+            foreach (var v in State.MaybeFrozen.Where(v => !v.ThawInFlight).ToList())
+                Add(new ThawRequested(Id, v.VmId, v.ThawAttempts + 1, now));
+            EndIfThawed();
+        }
+
+        private void ThawIfNeeded(string vmId)
+        {
+            var v = State.Vms[vmId];
+            if (v.MaybeFrozen && !v.ThawInFlight) Add(new ThawRequested(Id, vmId, v.ThawAttempts + 1, now));
+        }
+
+        public void EndIfThawed(bool snapshotsDone = false)
+        {
+            var finishing = State.Phase == SagaPhase.Thawing || (snapshotsDone && State.Phase == SagaPhase.Snapshotting);
+            if (!finishing && State.Phase != SagaPhase.Compensating) return;
+            if (State.MaybeFrozen.Any()) return; // includes freezes still in flight
+            if (finishing)
+            {
+                var skipped = State.Tracks.Where(v => v.Step == VmStep.Skipped).Select(v => v.VmId).ToList();
+                Add(new SagaEnded(Id, SagaOutcome.Completed,
+                    skipped.Count == 0 ? null : "crash-consistent only: " + string.Join(",", skipped), now));
+            }
+            else Add(new SagaEnded(Id, State.CompensationOutcome ?? SagaOutcome.Failed, State.CompensationReason, now));
+        }
+    }
+}

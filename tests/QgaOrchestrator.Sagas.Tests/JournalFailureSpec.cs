@@ -1,0 +1,76 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Persistence;
+using Akka.Persistence.TestKit;
+using QgaOrchestrator.Core.Sagas;
+
+namespace QgaOrchestrator.Sagas.Tests;
+
+/// <summary>TestJournal failures: no freeze or thaw ever leaves the saga without its journaled intent.</summary>
+public sealed class JournalFailureSpec : Akka.TestKit.Xunit2.TestKit
+{
+    private static readonly Config Hocon = ConfigurationFactory.ParseString("""
+        akka.persistence.journal.plugin = "akka.persistence.journal.test"
+        akka.persistence.journal.test {
+          class = "Akka.Persistence.TestKit.TestJournal, Akka.Persistence.TestKit"
+          plugin-dispatcher = "akka.actor.default-dispatcher"
+        }
+        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+        """);
+
+    public JournalFailureSpec() : base(Hocon) { }
+
+    private ITestJournal Journal => TestJournal.FromRef(Persistence.Instance.Apply(Sys).JournalFor(null));
+
+    private IActorRef StartSaga(FakeGuests guests, SnapshotMode mode = SnapshotMode.External)
+    {
+        var fleet = Sys.ActorOf(FakeFleet.Props(guests));
+        var saga = Sys.ActorOf(FreezeSnapshotThaw.Props("j1", fleet, FreezeSnapshotThaw.Settings.Default));
+        Watch(saga);
+        saga.Tell(new FreezeSnapshotThaw.Start("j1", guests.Guests.Keys.Order(StringComparer.Ordinal).ToList(), mode, "n", ReplyTo: TestActor));
+        return saga;
+    }
+
+    [Fact]
+    public async Task Saga_must_not_send_any_freeze_when_the_FreezeRequested_write_fails()
+    {
+        await Journal.OnWrite.FailIf(p => p.Payload is FreezeRequested);
+        var guests = new FakeGuests("a", "b");
+        var saga = StartSaga(guests);
+        await ExpectMsgAsync<FreezeSnapshotThaw.Started>();
+        await ExpectTerminatedAsync(saga);
+        Assert.Equal(2, guests.Log.Count(l => l.EndsWith("guest-fsfreeze-status", StringComparison.Ordinal)));
+        Assert.DoesNotContain(guests.Log, l => l.Contains("fsfreeze-freeze", StringComparison.Ordinal));
+        Assert.False(guests.AnyFrozen);
+    }
+
+    [Fact]
+    public async Task Saga_must_not_send_the_status_checks_when_SagaStarted_write_fails()
+    {
+        await Journal.OnWrite.Fail();
+        var guests = new FakeGuests("a");
+        var saga = StartSaga(guests);
+        await ExpectTerminatedAsync(saga);
+        Assert.Empty(guests.Log);
+    }
+
+    [Fact]
+    public async Task Saga_must_thaw_on_recovery_after_a_thaw_intent_write_failed()
+    {
+        var guests = new FakeGuests("a", "b");
+        var saga = StartSaga(guests);
+        await ExpectMsgAsync<FreezeSnapshotThaw.Started>();
+        await ExpectMsgAsync<FreezeSnapshotThaw.AllFrozen>();
+        await Journal.OnWrite.FailIf(p => p.Payload is ThawRequested);
+        saga.Tell(new FreezeSnapshotThaw.SnapshotDone("j1"));
+        await ExpectTerminatedAsync(saga);
+        Assert.True(guests["a"].Frozen && guests["b"].Frozen); // no thaw went out without its intent
+
+        await Journal.OnWrite.Pass();
+        var again = Sys.ActorOf(FreezeSnapshotThaw.Props("j1", Sys.ActorOf(FakeFleet.Props(guests)), FreezeSnapshotThaw.Settings.Default, TestActor));
+        var done = await ExpectMsgAsync<FreezeSnapshotThaw.Finished>();
+        Assert.Equal(SagaOutcome.Aborted, done.Outcome);
+        Assert.False(guests.AnyFrozen);
+        Sys.Stop(again);
+    }
+}
