@@ -61,11 +61,23 @@ public static class ArgumentValidator
                 }
                 return null;
             case WireType.Alternate a:
-                return a.Choices.Any(c => Check(c, value, path) is null) ? null : TypeError(path, type);
+                // Like a QAPI alternate visitor: the JSON type picks the branch, whose own checks then apply.
+                var branch = a.Choices.FirstOrDefault(c => AcceptsKind(c, value.ValueKind));
+                return branch is null ? TypeError(path, type) : Check(branch, value, path);
             default:
                 return TypeError(path, type);
         }
     }
+
+    private static bool AcceptsKind(WireType type, JsonValueKind kind) => type switch
+    {
+        WireType.Scalar { Kind: WireType.ScalarKind.Int64 or WireType.ScalarKind.UInt64 or WireType.ScalarKind.Number } => kind == JsonValueKind.Number,
+        WireType.Scalar { Kind: WireType.ScalarKind.String } or WireType.Enum => kind == JsonValueKind.String,
+        WireType.Scalar { Kind: WireType.ScalarKind.Boolean } => kind is JsonValueKind.True or JsonValueKind.False,
+        WireType.Struct => kind == JsonValueKind.Object,
+        WireType.List => kind == JsonValueKind.Array,
+        _ => true,
+    };
 
     private static bool Fits(WireType.ScalarKind kind, JsonElement value) => kind switch
     {

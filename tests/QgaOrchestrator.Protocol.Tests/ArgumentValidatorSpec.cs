@@ -32,7 +32,7 @@ public sealed class ArgumentValidatorSpec
     [InlineData("{\"handle\": 1000, \"offset\": 0, \"whence\": 1}", null)]
     [InlineData("{\"handle\": 1000, \"offset\": 0, \"whence\": \"end\"}", null)]
     [InlineData("{\"handle\": 1000, \"offset\": 0, \"whence\": true}", "Invalid parameter type for 'whence', expected: GuestFileWhence")]
-    [InlineData("{\"handle\": 1000, \"offset\": 0, \"whence\": \"middle\"}", "Invalid parameter type for 'whence', expected: GuestFileWhence")]
+    [InlineData("{\"handle\": 1000, \"offset\": 0, \"whence\": \"middle\"}", "Parameter 'whence' does not accept value 'middle'")]
     public void Validator_must_check_alternates_by_json_type(string json, string? expected) =>
         Assert.Equal(expected, Check(QgaCommands.GuestFileSeek, json));
 

@@ -20,12 +20,13 @@ public abstract record StreamedRequest
 /// yields exactly one error; the lexer then skips to the next structural character, control byte or
 /// 0xFE/0xFF. Token size, token count and nesting are bounded as in qemu.
 /// </summary>
-public sealed class JsonRequestStreamer
+public sealed partial class JsonRequestStreamer
 {
-    private enum State { Start, DoubleQuoted, DoubleQuotedEscape, SingleQuoted, SingleQuotedEscape, Bareword, Recovery }
+    private enum State { Start, DoubleQuoted, DoubleQuotedEscape, SingleQuoted, SingleQuotedEscape, Keyword, NumMinus, NumZero, NumInt, NumDot, NumFrac, NumExp, NumExpSign, NumExpDigits, Recovery }
 
     private readonly FramingLimits _limits;
     private readonly List<byte> _token = new(64);
+    private readonly List<(TokenKind Kind, int Start, int Length)> _tokens = [];
     private byte[] _message = new byte[256];
     private int _messageLength;
     private int _tokenCount;
@@ -56,10 +57,11 @@ public sealed class JsonRequestStreamer
     /// <summary>End of input: a pending bare word (e.g. a number) is complete.</summary>
     public void Flush(ICollection<StreamedRequest> output)
     {
-        if (_state == State.Bareword) EndToken(TokenKind.Scalar, output);
+        if (_state is State.Keyword or State.NumZero or State.NumInt or State.NumFrac or State.NumExpDigits)
+            EndToken(_state == State.Keyword ? TokenKind.Keyword : TokenKind.Number, output);
     }
 
-    private enum TokenKind { LeftBrace, RightBrace, LeftBracket, RightBracket, Colon, Comma, String, Scalar }
+    internal enum TokenKind { LeftBrace, RightBrace, LeftBracket, RightBracket, Colon, Comma, String, Number, Keyword }
 
     private void FeedByte(byte b, ICollection<StreamedRequest> output)
     {
@@ -80,7 +82,10 @@ public sealed class JsonRequestStreamer
                         case (byte)'"': _token.Add(b); _state = State.DoubleQuoted; return;
                         case (byte)'\'': _token.Add(b); _state = State.SingleQuoted; return;
                     }
-                    if (IsBareword(b)) { _token.Add(b); _state = State.Bareword; return; }
+                    if (b is >= (byte)'a' and <= (byte)'z') { _token.Add(b); _state = State.Keyword; return; }
+                    if (b == (byte)'-') { _token.Add(b); _state = State.NumMinus; return; }
+                    if (b == (byte)'0') { _token.Add(b); _state = State.NumZero; return; }
+                    if (b is >= (byte)'1' and <= (byte)'9') { _token.Add(b); _state = State.NumInt; return; }
                     LexicalError(b, output);
                     return;
 
@@ -98,10 +103,45 @@ public sealed class JsonRequestStreamer
                     _state = _state == State.DoubleQuotedEscape ? State.DoubleQuoted : State.SingleQuoted;
                     return;
 
-                case State.Bareword:
-                    if (IsBareword(b)) { _token.Add(b); return; }
-                    EndToken(TokenKind.Scalar, output);
+                case State.Keyword:
+                    if (b is >= (byte)'a' and <= (byte)'z') { _token.Add(b); return; }
+                    EndToken(TokenKind.Keyword, output);
                     continue; // look at b again from Start
+
+                // Numbers as qemu's lexer reads them: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+                case State.NumMinus:
+                    if (b == (byte)'0') { _token.Add(b); _state = State.NumZero; return; }
+                    if (IsDigit(b)) { _token.Add(b); _state = State.NumInt; return; }
+                    LexicalError(b, output);
+                    return;
+                case State.NumZero or State.NumInt:
+                    if (_state == State.NumInt && IsDigit(b)) { _token.Add(b); return; }
+                    if (b == (byte)'.') { _token.Add(b); _state = State.NumDot; return; }
+                    if (b is (byte)'e' or (byte)'E') { _token.Add(b); _state = State.NumExp; return; }
+                    EndToken(TokenKind.Number, output);
+                    continue;
+                case State.NumDot:
+                    if (IsDigit(b)) { _token.Add(b); _state = State.NumFrac; return; }
+                    LexicalError(b, output);
+                    return;
+                case State.NumFrac:
+                    if (IsDigit(b)) { _token.Add(b); return; }
+                    if (b is (byte)'e' or (byte)'E') { _token.Add(b); _state = State.NumExp; return; }
+                    EndToken(TokenKind.Number, output);
+                    continue;
+                case State.NumExp:
+                    if (b is (byte)'+' or (byte)'-') { _token.Add(b); _state = State.NumExpSign; return; }
+                    if (IsDigit(b)) { _token.Add(b); _state = State.NumExpDigits; return; }
+                    LexicalError(b, output);
+                    return;
+                case State.NumExpSign:
+                    if (IsDigit(b)) { _token.Add(b); _state = State.NumExpDigits; return; }
+                    LexicalError(b, output);
+                    return;
+                case State.NumExpDigits:
+                    if (IsDigit(b)) { _token.Add(b); return; }
+                    EndToken(TokenKind.Number, output);
+                    continue;
 
                 case State.Recovery:
                     if (b == (byte)'\t' || (b >= 0x20 && b < 0xFE && !IsStructural(b))) return;
@@ -111,9 +151,7 @@ public sealed class JsonRequestStreamer
         }
     }
 
-    private static bool IsBareword(byte b) =>
-        b is >= (byte)'0' and <= (byte)'9' or >= (byte)'a' and <= (byte)'z' or >= (byte)'A' and <= (byte)'Z'
-            or (byte)'-' or (byte)'+' or (byte)'.';
+    private static bool IsDigit(byte b) => b is >= (byte)'0' and <= (byte)'9';
 
     private static bool IsStructural(byte b) => b is (byte)'{' or (byte)'}' or (byte)'[' or (byte)']' or (byte)':' or (byte)',';
 
@@ -126,7 +164,10 @@ public sealed class JsonRequestStreamer
     private void LexicalError(byte b, ICollection<StreamedRequest> output)
     {
         _token.Add(b);
-        var text = Encoding.UTF8.GetString(_token.ToArray());
+        var bytes = _token.ToArray();
+        int nul = Array.IndexOf(bytes, (byte)0);
+        // qemu formats the token as a C string: it ends at a NUL byte.
+        var text = Encoding.UTF8.GetString(nul < 0 ? bytes : bytes[..nul]);
         _token.Clear();
         _state = State.Recovery;
         Emit(new StreamedRequest.ParseError($"JSON parse error, stray '{text}'"), output);
@@ -175,6 +216,13 @@ public sealed class JsonRequestStreamer
         int needed = _messageLength + _token.Count * 2 + 1;
         if (needed > _message.Length) Array.Resize(ref _message, Math.Max(_message.Length * 2, needed));
         if (_messageLength > 0) _message[_messageLength++] = (byte)' ';
+        int start = _messageLength;
+        AppendTokenText(kind);
+        _tokens.Add((kind, start, _messageLength - start));
+    }
+
+    private void AppendTokenText(TokenKind kind)
+    {
         if (kind == TokenKind.String && _token[0] == (byte)'\'')
         {
             _message[_messageLength++] = (byte)'"';
@@ -208,6 +256,8 @@ public sealed class JsonRequestStreamer
     private StreamedRequest Parse()
     {
         var text = _message.AsSpan(0, _messageLength);
+        if (new TokenGrammar(_tokens, _message).Check() is { } grammarError)
+            return new StreamedRequest.ParseError("JSON parse error, " + grammarError);
         if (!Utf8.IsValid(text)) return new StreamedRequest.ParseError("JSON parse error, invalid UTF-8 sequence in string");
         try
         {
@@ -274,6 +324,8 @@ public sealed class JsonRequestStreamer
         _tokenCount = 0;
         _tokenBytes = 0;
         _messageLength = 0;
+        _tokens.Clear();
+        if (_tokens.Capacity > 4096) _tokens.Capacity = 16;
         if (_message.Length > 64 * 1024) _message = new byte[256];
     }
 }
