@@ -30,6 +30,9 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", SetLastError = true)]
     public static partial int close(int fd);
 
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int access(string path, int mode);
+
     [LibraryImport("libc", SetLastError = true)]
     public static partial nint read(int fd, byte* buf, nint count);
 
@@ -145,5 +148,22 @@ internal static unsafe partial class Libc
             }
         }
         return total;
+    }
+}
+
+internal static unsafe partial class Uname
+{
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int uname(byte* buf);
+
+    /// <summary>sysname, nodename, release, version, machine (struct utsname: 6 fields of 65 bytes).</summary>
+    public static string[] Get()
+    {
+        byte* buf = stackalloc byte[65 * 6];
+        if (uname(buf) != 0) return ["", "", "", "", "", ""];
+        var fields = new string[6];
+        for (int i = 0; i < 6; i++)
+            fields[i] = System.Runtime.InteropServices.Marshal.PtrToStringUTF8((nint)(buf + 65 * i)) ?? "";
+        return fields;
     }
 }
