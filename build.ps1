@@ -3,7 +3,7 @@
 #   deps     install the Debian packages the tests and the demo use (root only; skipped otherwise)
 #   build    compile everything (Release)
 #   test     deps + publish + every test project, one at a time; ends with "Tests: N passed, N failed, N skipped"
-#   publish  artifacts/bin/qga-agent (NativeAOT), qgaorch and qgaorchd (ReadyToRun single-file)
+#   publish  artifacts/bin/qga-agent (NativeAOT), qgaorch and qgaorchd (single-file, framework-dependent)
 #   demo     the main job: a consistent group snapshot of a small fleet (see README)
 #   bench    the benchmarks under bench/
 #   clean    remove bin/, obj/ and artifacts/
@@ -51,7 +51,7 @@ function Invoke-Publish {
     foreach ($p in @(@('src/QgaOrchestrator.Cli/QgaOrchestrator.Cli.csproj', 'qgaorch'), @('src/QgaOrchestrator.Host/QgaOrchestrator.Host.csproj', 'qgaorchd'))) {
         $out = Join-Path $Artifacts "publish/$($p[1])"
         Invoke-Checked 'dotnet' @('publish', (Join-Path $Root $p[0]), '-c', 'Release', '-r', 'linux-x64', '--self-contained', 'false',
-            '-p:PublishReadyToRun=true', '-p:PublishSingleFile=true', '-o', $out, '-nologo', '-v', 'minimal')
+            '-p:PublishSingleFile=true', '-o', $out, '-nologo', '-v', 'minimal')
         Copy-Item (Join-Path $out $p[1]) $Bin -Force
     }
     Get-ChildItem $Bin | ForEach-Object { Write-Host ("publish: {0,-10} {1,10:N0} bytes" -f $_.Name, $_.Length) }

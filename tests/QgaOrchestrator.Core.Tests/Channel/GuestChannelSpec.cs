@@ -335,7 +335,8 @@ public sealed class GuestChannelSpec : Akka.TestKit.Xunit2.TestKit, IAsyncLifeti
         channel.Tell(TestSupport.Ping(VmId, "a", _client));
         channel.Tell(TestSupport.Ping(VmId, "b", _client));
         await _agent.Requests.NextCommandAsync();
-        Sys.Stop(channel);
+        // A PoisonPill queues behind "b" (Sys.Stop would overtake it as a system message and leave "b" to dead letters).
+        channel.Tell(PoisonPill.Instance);
         var replies = new[] { await ReplyAsync(), await ReplyAsync() };
         Assert.All(replies, r => Assert.Equal(Vm.FailureKind.Rejected, r.Failure?.Kind));
         Assert.Equal(["a", "b"], replies.Select(r => r.RequestId).Order().ToArray());
