@@ -54,6 +54,8 @@ internal sealed class AgentProcess : IDisposable
 
     public bool WaitForExit(int ms) => _process.WaitForExit(ms);
 
+    public int ExitCode => _process.ExitCode;
+
     public Client Connect() => new(Socket);
 
     public void Dispose()

@@ -23,6 +23,9 @@ internal sealed class AgentHost : IDisposable
     private readonly FileCommands _files;
     private readonly FreezeService _freeze;
     private readonly List<PosixSignalRegistration> _signals = [];
+    // Set by the signal path: the main loop's blocked accept/read then fails because Cleanup closed
+    // the channel, and must wait for Environment.Exit(0) instead of crashing the process.
+    private volatile bool _terminating;
     private IAgentChannel? _channel;
     private bool _pidFileWritten;
 
@@ -85,6 +88,10 @@ internal sealed class AgentHost : IDisposable
                     }
                 }
             }
+            catch (Exception) when (_terminating)
+            {
+                Thread.Sleep(Timeout.Infinite);
+            }
             catch (IOException e)
             {
                 _log.Error(e.Message);
@@ -110,6 +117,7 @@ internal sealed class AgentHost : IDisposable
 
     private void Terminate()
     {
+        _terminating = true;
         lock (Dispatcher.Sync)
         {
             _freeze.ThawForExit();
