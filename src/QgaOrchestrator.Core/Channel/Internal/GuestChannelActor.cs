@@ -490,13 +490,8 @@ internal sealed class GuestChannelActor : UntypedActor, IWithTimers
         _connection = null;
     }
 
-    private TimeSpan NextBackoff()
-    {
-        var min = _settings.ReconnectMinBackoff.TotalMilliseconds;
-        var ms = Math.Min(_settings.ReconnectMaxBackoff.TotalMilliseconds, min * Math.Pow(2, Math.Min(_failures, 20)));
-        _failures++;
-        return TimeSpan.FromMilliseconds(ms * (0.8 + (0.4 * Random.Shared.NextDouble())));
-    }
+    private TimeSpan NextBackoff() =>
+        ReconnectBackoff.Next(_settings.ReconnectMinBackoff, _settings.ReconnectMaxBackoff, _failures++);
 
     private void ChangePhase(Phase to, string? reason)
     {

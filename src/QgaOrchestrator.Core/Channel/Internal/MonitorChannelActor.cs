@@ -328,13 +328,8 @@ internal sealed class MonitorChannelActor : UntypedActor, IWithTimers
         r.ReplyTo.Tell(new Vm.QmpExecuted(VmId, r.RequestId, r.Command, failure is null && error is null ? ret : null, error, failure));
     }
 
-    private TimeSpan NextBackoff()
-    {
-        var min = _settings.ReconnectMinBackoff.TotalMilliseconds;
-        var ms = Math.Min(_settings.ReconnectMaxBackoff.TotalMilliseconds, min * Math.Pow(2, Math.Min(_failures, 20)));
-        _failures++;
-        return TimeSpan.FromMilliseconds(ms * (0.8 + (0.4 * Random.Shared.NextDouble())));
-    }
+    private TimeSpan NextBackoff() =>
+        ReconnectBackoff.Next(_settings.ReconnectMinBackoff, _settings.ReconnectMaxBackoff, _failures++);
 
     private static string TimerKey(long id) => "req-" + id.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
