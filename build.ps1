@@ -17,9 +17,10 @@ $Bin = Join-Path $Artifacts 'bin'
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
 $env:DOTNET_NOLOGO = '1'
 
-# Debian packages: qemu-ga is the reference peer; the rest make real filesystems and real VMs.
+# Debian packages: qemu-ga is the reference peer; the rest make real filesystems and real VMs, and
+# postgresql-15 the server of the PostgreSQL journal tests (.ci/postgres starts it; they read QGAORCH_TEST_PG).
 $DebianPackages = @('qemu-guest-agent', 'e2fsprogs', 'util-linux', 'kmod', 'qemu-system-x86', 'qemu-utils',
-    'linux-image-amd64', 'busybox-static', 'cpio')
+    'linux-image-amd64', 'busybox-static', 'cpio', 'postgresql-15')
 
 function Invoke-Checked([string]$Command, [string[]]$Arguments) {
     & $Command @Arguments

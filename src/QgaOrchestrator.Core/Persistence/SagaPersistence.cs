@@ -4,8 +4,9 @@ namespace QgaOrchestrator.Core.Persistence;
 
 /// <summary>
 /// Journal + snapshot store configuration for the sagas (Akka.Persistence.Sql over linq2db, schema
-/// auto-created). Embedded default: a SQLite file under the state dir. PostgreSQL: a connection string
-/// (needs the Npgsql package in the host; provider PostgreSQL.15).
+/// auto-created). Embedded default: a SQLite file under the state dir. PostgreSQL: an Npgsql connection
+/// string (provider PostgreSQL.15); the tables (journal, tags, snapshot) are created in the first schema of
+/// its search path, so <c>Search Path=myschema</c> in the connection string keeps them apart.
 /// </summary>
 public static class SagaPersistence
 {
