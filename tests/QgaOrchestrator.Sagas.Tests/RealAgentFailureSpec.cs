@@ -39,15 +39,6 @@ public sealed class RealAgentFailureSpec : IDisposable
     private static ValueTask<FreezeSnapshotThaw.Finished> FinishedAsync(TestProbe probe) =>
         probe.FishForMessageAsync<FreezeSnapshotThaw.Finished>(m => m is FreezeSnapshotThaw.Finished, TimeSpan.FromSeconds(30));
 
-    private void AssertKernelThawedAll()
-    {
-        foreach (var id in _guests.Ids)
-        {
-            Assert.True(_guests.WritesGoThrough(id), $"{id}: a write is still blocked");
-            Assert.False(_guests.KernelHadItFrozen(id), $"{id}: fsfreeze -u found it frozen");
-        }
-    }
-
     [RealAgentFact]
     public async Task FreezeSnapshotThaw_must_fail_with_the_guests_reason_and_thaw_the_others_when_one_fsfreeze_hook_refuses()
     {
@@ -65,7 +56,7 @@ public sealed class RealAgentFailureSpec : IDisposable
         Assert.Contains("fsfreeze hook has failed with status 7", finished.State.Vms["h2"].Reason, StringComparison.Ordinal);
         Assert.All(finished.State.Tracks, t => Assert.True(t.ThawConfirmed, $"{t.VmId}: no confirmed thaw"));
         Assert.All(finished.State.Tracks, t => Assert.False(t.SnapshotTaken));
-        AssertKernelThawedAll();
+        _guests.AssertKernelThawedAll();
     }
 
     [RealAgentFact]
@@ -88,7 +79,7 @@ public sealed class RealAgentFailureSpec : IDisposable
         Assert.Equal("snapshot failed: exit code 3: pool is full", finished.Reason);
         Assert.Equal("blocked", (await File.ReadAllTextAsync(seen)).Trim());
         Assert.All(finished.State.Tracks, t => Assert.True(t.FrozenAt is not null && t.ThawConfirmed, $"{t.VmId}: not frozen then thawed"));
-        AssertKernelThawedAll();
+        _guests.AssertKernelThawedAll();
     }
 
     [RealAgentFact]
@@ -122,7 +113,7 @@ public sealed class RealAgentFailureSpec : IDisposable
         Assert.Equal(SagaOutcome.Aborted, finished.Outcome);
         Assert.Equal("k2's agent died while frozen", finished.Reason);
         Assert.True(finished.State.Vms["k2"].ThawConfirmed);
-        AssertKernelThawedAll();
+        _guests.AssertKernelThawedAll();
     }
 
     public void Dispose()

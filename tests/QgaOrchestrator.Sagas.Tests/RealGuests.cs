@@ -121,6 +121,16 @@ internal sealed class RealGuests : IDisposable
     /// </summary>
     public bool KernelHadItFrozen(string id) => Sh($"fsfreeze -u {_guests[id].Mount}") == 0;
 
+    /// <summary>The final check: for every guest a child's write completes and <c>fsfreeze -u</c> finds nothing frozen.</summary>
+    public void AssertKernelThawedAll()
+    {
+        foreach (var id in Ids)
+        {
+            Assert.True(WritesGoThrough(id), $"{id}: a write is still blocked");
+            Assert.False(KernelHadItFrozen(id), $"{id}: fsfreeze -u found it frozen");
+        }
+    }
+
     public void Dispose()
     {
         foreach (var g in _guests.Values) Sh($"fsfreeze -u {g.Mount} 2>/dev/null");
