@@ -361,6 +361,18 @@ public sealed class PowerSagaStateSpec
     }
 
     [Fact]
+    public void PowerState_must_send_after_recovery_when_every_check_was_journaled_but_not_the_decision()
+    {
+        Begin(PowerOperation.SuspendRam, vms: ["a"]);
+        var events = Healthy("a");
+        var withoutDecision = _all.Take(_all.Count - events.OfType<PowerCommandRequested>().Count())
+            .Aggregate(PowerSagaState.Empty, (s, e) => s.Apply(e));
+        Assert.Equal(PowerPhase.Checking, withoutDecision.Phase);
+        var recovered = withoutDecision.Decide(PowerInput.Recovered.Instance, T0.AddSeconds(1));
+        Assert.Equal(["a:guest-suspend-ram"], Sent(recovered));
+    }
+
+    [Fact]
     public void PowerState_must_replay_its_events_to_the_same_state()
     {
         Begin(PowerOperation.Powerdown, fallback: true);

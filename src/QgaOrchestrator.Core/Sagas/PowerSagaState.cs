@@ -204,6 +204,7 @@ public sealed record PowerSagaState
                 break;
             case PowerInput.Recovered when Phase is PowerPhase.Checking or PowerPhase.Running:
                 d.Add(new PowerSagaRecovered(SagaId, now));
+                d.DispatchIfChecked(); // the last check may be journaled without the decision it led to
                 break;
         }
         return d.Events;
