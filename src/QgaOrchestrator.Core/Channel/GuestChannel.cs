@@ -35,6 +35,13 @@ public static class GuestChannel
     /// </summary>
     public sealed record PowerEvent(string Name);
 
+    /// <summary>
+    /// Re-run the <c>guest-sync-delimited</c> handshake now (e.g. after the guest woke from suspend,
+    /// as the schema recommends); requests sent meanwhile wait for it. A request in flight is failed
+    /// (ChannelBroken), a connecting or disconnected channel syncs on connect anyway.
+    /// </summary>
+    public sealed record Resync(string Reason);
+
     public sealed record GetState(IActorRef ReplyTo);
 
     /// <summary>INTERNAL API, for specs: the channel throws an I/O fault, exercising its supervisor.</summary>

@@ -62,6 +62,13 @@ public static class Vm
         public bool Succeeded => Error is null && Failure is null;
     }
 
+    /// <summary>
+    /// Re-sync the guest channel (<c>guest-sync-delimited</c>) before the next request, e.g. after a
+    /// wakeup from suspend. No reply; a request sent after it waits for the handshake. The VM also
+    /// does this by itself on QEMU's WAKEUP event.
+    /// </summary>
+    public sealed record ResyncGuest(string VmId, string Reason) : IVmMessage;
+
     // ---- QEMU monitor (QMP) --------------------------------------------------------------
 
     /// <summary>Runs one QMP command (e.g. <c>transaction</c>, <c>query-status</c>, <c>system_wakeup</c>).</summary>

@@ -253,6 +253,34 @@ public sealed class GuestChannelSpec : Akka.TestKit.Xunit2.TestKit, IAsyncLifeti
     }
 
     [Fact]
+    public async Task GuestChannel_must_resync_on_request_before_the_next_command()
+    {
+        var channel = await ReadyChannelAsync();
+        Assert.Equal("guest-sync-delimited", (await _agent.Requests.NextAsync()).Execute);
+        channel.Tell(new GuestChannel.Resync("woke up"));
+        channel.Tell(TestSupport.Ping(VmId, "p1", _client));
+        var sync = await _agent.Requests.NextAsync();
+        Assert.Equal("guest-sync-delimited", sync.Execute); // the handshake again, before the ping
+        Assert.Equal("guest-ping", (await _agent.Requests.NextAsync()).Execute);
+        Assert.True((await ReplyAsync()).Succeeded);
+    }
+
+    [Fact]
+    public async Task GuestChannel_must_fail_the_in_flight_request_when_told_to_resync()
+    {
+        _agent.Handler = r => r.Execute == "guest-suspend-ram" ? new AgentAction.Silent() : null;
+        var channel = await ReadyChannelAsync();
+        channel.Tell(TestSupport.Command(VmId, QgaCommands.GuestSuspendRam, "sleep", _client));
+        Assert.Equal("guest-suspend-ram", (await _agent.Requests.NextCommandAsync()).Execute);
+        channel.Tell(new GuestChannel.Resync("woke up"));
+        var reply = await ReplyAsync();
+        Assert.Equal(Vm.FailureKind.ChannelBroken, reply.Failure?.Kind);
+        Assert.Contains("resync requested: woke up", reply.Failure!.Reason);
+        channel.Tell(TestSupport.Ping(VmId, "p1", _client));
+        Assert.True((await ReplyAsync()).Succeeded);
+    }
+
+    [Fact]
     public async Task GuestChannel_must_deliver_the_agents_error_for_a_refused_shutdown()
     {
         _agent.Handler = r => r.Execute == "guest-shutdown"

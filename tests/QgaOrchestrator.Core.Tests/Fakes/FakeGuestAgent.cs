@@ -43,6 +43,7 @@ public sealed class FakeGuestAgent : IAsyncDisposable
     private readonly List<Socket> _clients = [];
     private readonly string _dir;
     private int _connections;
+    private int _syncs;
 
     public FakeGuestAgent(string? path = null)
     {
@@ -69,6 +70,9 @@ public sealed class FakeGuestAgent : IAsyncDisposable
     public Channel<AgentRequest> Requests { get; } = System.Threading.Channels.Channel.CreateUnbounded<AgentRequest>();
 
     public int Connections => Volatile.Read(ref _connections);
+
+    /// <summary>guest-sync-delimited requests seen (handshakes started by the client).</summary>
+    public int Syncs => Volatile.Read(ref _syncs);
 
     public static byte[] Return(AgentRequest r, string json) => Line($"{{\"return\": {json}{IdPart(r)}}}");
 
@@ -159,6 +163,7 @@ public sealed class FakeGuestAgent : IAsyncDisposable
                         root.TryGetProperty("arguments", out var a) ? a.Clone() : null,
                         root.TryGetProperty("id", out var id) ? id.Clone() : null,
                         connection);
+                    if (request.Execute == "guest-sync-delimited") Interlocked.Increment(ref _syncs);
                     Requests.Writer.TryWrite(request);
                     var action = Handler?.Invoke(request) ?? Default(request);
                     switch (action)

@@ -96,6 +96,21 @@ public sealed class VmActorSpec : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
     }
 
     [Fact]
+    public async Task VmActor_must_resync_the_guest_channel_on_the_WAKEUP_event_and_on_request()
+    {
+        var vm = Sys.ActorOf(Vm.Props(Config));
+        await StatusWhenAsync(vm, s => s.AgentConnected && s.MonitorConnected);
+        var syncsBefore = _agent.Syncs;
+        await _qmp.EmitAsync("WAKEUP");
+        await AwaitConditionAsync(() => Task.FromResult(_agent.Syncs == syncsBefore + 1), TimeSpan.FromSeconds(5));
+        await StatusWhenAsync(vm, s => s.AgentConnected && s.RunState == "running");
+        vm.Tell(new Vm.ResyncGuest("web-01", "operator"));
+        await AwaitConditionAsync(() => Task.FromResult(_agent.Syncs == syncsBefore + 2), TimeSpan.FromSeconds(5));
+        vm.Tell(VmRequests.Create("web-01", QgaCommands.GuestPing, "p1", _client));
+        Assert.True((await _client.ExpectMsgAsync<Vm.Executed>()).Succeeded);
+    }
+
+    [Fact]
     public async Task VmActor_must_answer_qmp_requests_without_a_monitor_as_unreachable()
     {
         var vm = Sys.ActorOf(Vm.Props(Config with { QmpSocket = null }));

@@ -190,6 +190,9 @@ internal sealed class GuestChannelActor : UntypedActor, IWithTimers
             case SocketConnection.Closed c when c.Epoch == _epoch:
                 OnClosed(c);
                 break;
+            case Resync rs:
+                BreakInFlight($"resync requested: {rs.Reason}");
+                break;
             default:
                 Common(message);
                 break;
@@ -210,6 +213,8 @@ internal sealed class GuestChannelActor : UntypedActor, IWithTimers
             case PowerEvent pe:
                 OnPowerEvent(pe);
                 break;
+            case Resync:
+                break; // not connected: the next connect syncs first
             case SimulateFault f:
                 throw new IOException(f.Reason);
             case GetState q:
@@ -239,7 +244,7 @@ internal sealed class GuestChannelActor : UntypedActor, IWithTimers
                 // Everything else (the 0xFF parse-error reply, stale replies of earlier clients) is dropped.
                 break;
             case Phase.Ready:
-                Resync($"unexpected frame while idle: {Describe(line)}");
+                ResyncNow($"unexpected frame while idle: {Describe(line)}");
                 break;
             case Phase.Busy:
                 OnBusyLine(line);
@@ -278,10 +283,10 @@ internal sealed class GuestChannelActor : UntypedActor, IWithTimers
             _inFlight = null;
             Reply(p, failure: new Vm.Failure(Vm.FailureKind.ChannelBroken, $"channel broke while {p.Request.Command.Name} was in flight: {reason}"));
         }
-        Resync(reason);
+        ResyncNow(reason);
     }
 
-    private void Resync(string reason)
+    private void ResyncNow(string reason)
     {
         _log.Warning("{VmId} guest channel resyncing: {Reason}", VmId, reason);
         _lastError = reason;

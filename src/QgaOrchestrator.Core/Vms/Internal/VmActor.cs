@@ -131,6 +131,9 @@ internal sealed class VmActor : UntypedActor, IWithTimers
             case Vm.UnsubscribeEvents unsub:
                 if (_subscribers.Remove(unsub.Subscriber)) Context.Unwatch(unsub.Subscriber);
                 break;
+            case Vm.ResyncGuest r:
+                _guest?.Tell(new GuestChannel.Resync(r.Reason));
+                break;
             case Vm.GetStatus g:
                 g.ReplyTo.Tell(CurrentStatus());
                 break;
@@ -244,6 +247,8 @@ internal sealed class VmActor : UntypedActor, IWithTimers
             case "SHUTDOWN" or "SUSPEND_DISK": _runState = "shutdown"; break;
         }
         if (ev.Name is "SHUTDOWN" or "SUSPEND" or "SUSPEND_DISK") _guest?.Tell(new GuestChannel.PowerEvent(ev.Name));
+        // The agent slept through whatever was on the wire: the schema asks for a sync after resume.
+        if (ev.Name == "WAKEUP") _guest?.Tell(new GuestChannel.Resync("guest woke up from suspend"));
         foreach (var s in _subscribers) s.Tell(ev);
     }
 
