@@ -75,7 +75,8 @@ public static class QgaHost
         {
             Args = rest,
             ApplicationName = "qgaorchd",
-            ContentRootPath = Directory.Exists(configDir) ? configDir : Directory.GetCurrentDirectory(),
+            // Not the config dir: the default sources would read its appsettings.json before we can report a broken one.
+            ContentRootPath = AppContext.BaseDirectory,
         });
         LoadConfiguration(builder.Configuration, configDir, rest);
         var options = new ConfigLoader(builder.Configuration, configDir).Load();

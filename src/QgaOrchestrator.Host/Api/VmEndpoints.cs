@@ -94,9 +94,9 @@ public static partial class VmEndpoints
         };
     }
 
-    /// <summary>The member a validator message is about: "Parameter 'mountpoints[1]' ..." → mountpoints[1].</summary>
+    /// <summary>The member a validator message is about, its first quoted name: "Parameter 'mountpoints[1]' ..." → mountpoints[1].</summary>
     public static string? ParameterName(string message) => Parameter().Match(message) is { Success: true } m ? m.Groups[1].Value : null;
 
-    [GeneratedRegex("Parameter '([^']*)'")]
+    [GeneratedRegex("'([^']*)'")]
     private static partial Regex Parameter();
 }

@@ -167,12 +167,13 @@ public sealed partial class ConfigLoader(IConfiguration configuration, string co
         return new ConfigProblemException($"{field} (environment or command line): {problem}");
     }
 
-    /// <summary>True when appsettings.json itself sets the full key (not only a parent section).</summary>
+    /// <summary>True when the value in force comes from appsettings.json (not overridden by the environment or command line).</summary>
     private bool LocatesKey(string[] path)
     {
         if (!File.Exists(AppSettingsFile)) return false;
+        var key = string.Join(':', path);
         var fileOnly = new ConfigurationBuilder().AddJsonFile(AppSettingsFile, optional: true).Build();
-        return fileOnly[string.Join(':', path)] is not null;
+        return fileOnly[key] is { } inFile && inFile == configuration[key];
     }
 
     [GeneratedRegex(@"vms\[(\d+)\]")]
