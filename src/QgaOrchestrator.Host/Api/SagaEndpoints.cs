@@ -71,12 +71,23 @@ public static class SagaEndpoints
         var mountpoints = body.StringListMap("mountpoints");
         foreach (var vm in mountpoints?.Keys ?? [])
             if (!group.Contains(vm)) throw ApiProblemException.Invalid($"mountpoints.{vm}", "names a VM that is not in the group");
-        var id = SagaId(body, "fst");
+        var id = SagaId(body, "snap");
         body.RejectUnknownMembers();
 
         using var _ = LogContext.PushProperty("SagaId", id);
-        var reply = await o.AskAsync(o.SagasAsync(ct), r => new SagaManager.StartFreeze(id, mode, name, r, VmIds: group,
-            Deadline: deadline, Policy: policy, Mountpoints: mountpoints), ct);
+        var started = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var replyTo = o.System.ActorOf(Internal.SagaStartReplyActor.Props(started, deadline + TimeSpan.FromMinutes(1)));
+        (await o.SagasAsync(ct)).Tell(new SagaManager.StartFreeze(id, mode, name, replyTo, VmIds: group,
+            Deadline: deadline, Policy: policy, Mountpoints: mountpoints), Akka.Actor.ActorRefs.NoSender);
+        object reply;
+        try
+        {
+            reply = await started.Task.WaitAsync(options.AskTimeout, ct);
+        }
+        catch (TimeoutException)
+        {
+            throw new Akka.Actor.AskTimeoutException($"saga {id} was not confirmed within {DurationText.Format(options.AskTimeout)}");
+        }
         return reply switch
         {
             FreezeSnapshotThaw.Started => Results.Accepted($"/sagas/{id}", await ViewAsync(o, id, ct)),
