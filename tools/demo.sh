@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The demo, as far as the project goes today: boots a small fleet of real QEMU VMs (TCG) with a
-# guest agent inside, and drives each one through `qgaorch guest` (a real guest channel with the
-# 0xFF + guest-sync-delimited handshake): agent info, a freeze of every guest, the freeze status,
-# a thaw, the freeze window, and a clean shutdown confirmed by QMP.
+# The demo: boots a small fleet of real QEMU VMs (TCG) with a guest agent inside, starts qgaorchd on
+# them (fleet.json with each VM's QGA and QMP socket and disk), and takes a consistent group snapshot
+# through the API: `qgaorch snapshot --mode qmp --wait` freezes every guest, snapshots every disk in
+# one QMP transaction per VM, thaws every guest and reports each freeze window, with live progress.
+# Then an external-mode `qgaorch freeze -- COMMAND`, and a clean shutdown confirmed by QMP.
 #   demo.sh BINDIR [VM_COUNT]
 set -euo pipefail
 bin=${1:?usage: demo.sh BINDIR [VM_COUNT]}
@@ -47,14 +48,48 @@ for i in $(seq 1 "$count"); do
   echo "  vm$i: $(g "$i" guest-info | head -c 60)..."
 done
 
-start=$(date +%s%N)
-for i in $(seq 1 "$count"); do echo "  vm$i: frozen filesystems: $(g "$i" --timeout 60 guest-fsfreeze-freeze)"; done
-for i in $(seq 1 "$count"); do echo "  vm$i: status $(g "$i" guest-fsfreeze-status)"; done
-for i in $(seq 1 "$count"); do echo "  vm$i: thawed filesystems: $(g "$i" --timeout 60 guest-fsfreeze-thaw)"; done
-end=$(date +%s%N)
-echo "demo: group freeze window $(( (end - start) / 1000000 )) ms for $count VMs"
+# qgaorchd on the fleet: its own config dir, state dir and a port the kernel picks.
+mkdir -p "$work/config" "$work/state"
+{
+  echo '{ "vms": ['
+  for i in $(seq 1 "$count"); do
+    sep=$([ "$i" -lt "$count" ] && echo , || true)
+    echo "  { \"id\": \"vm$i\", \"qgaSocket\": \"$work/vm$i/qga.sock\", \"qmpSocket\": \"$work/vm$i/qmp.sock\", \"disks\": [\"disk0\"], \"labels\": { \"group\": \"demo\" } }$sep"
+  done
+  echo '] }'
+} > "$work/config/fleet.json"
+cat > "$work/config/appsettings.json" <<JSON
+{ "Orchestrator": { "StateDir": "$work/state", "Listen": "http://127.0.0.1:0",
+    "Snapshot": { "DefaultMode": "qmp", "QmpOverlayDir": "$work/overlays" }, "Logging": { "File": "" } },
+  "Serilog": { "MinimumLevel": { "Default": "Warning", "Override": { "Microsoft.Hosting.Lifetime": "Information" } } } }
+JSON
+"$bin/qgaorchd" --config-dir "$work/config" > "$work/qgaorchd.log" 2>&1 & pids+=("$!")
+url=""
+for _ in $(seq 1 100); do
+  url=$(grep -o 'Now listening on: http://[0-9.:]*' "$work/qgaorchd.log" | head -1 | sed 's/Now listening on: //') || true
+  [ -n "$url" ] && break
+  sleep 0.2
+done
+[ -n "$url" ] || { echo "demo: qgaorchd did not start:" >&2; cat "$work/qgaorchd.log" >&2; exit 1; }
+api() { "$qgaorch" --server "$url" --token-file "$work/state/api-token" "$@"; }
+echo "demo: qgaorchd listening on $url"
+for _ in $(seq 1 50); do
+  [ "$(api vms --json | grep -c '"agentConnected": true')" -ge "$count" ] && break
+  sleep 0.2
+done
+api vms
 
+echo "demo: consistent group snapshot (freeze all → QMP transaction per VM → thaw all)"
+api snapshot --selector group=demo --mode qmp --deadline 30s --name demo --wait
+ls "$work/overlays" | sed 's/^/  overlay: /'
+
+echo "demo: external mode: the backup tool's own command runs while every guest is frozen"
+api freeze --selector group=demo --deadline 30s -- sh -c 'echo "  (backup tool: the guests are frozen, saga $QGAORCH_SAGA_ID)"'
+api sagas
+
+# qgaorchd holds each VM's QGA and QMP socket now (QEMU takes one client each), so the API shuts them down;
+# the command completes when QMP reports SHUTDOWN.
 for i in $(seq 1 "$count"); do
-  g "$i" --qmp "$work/vm$i/qmp.sock" --timeout 60 guest-shutdown >/dev/null && echo "  vm$i: shut down (QMP SHUTDOWN seen)"
+  api cmd "vm$i" guest-shutdown --timeout 60s >/dev/null && echo "  vm$i: shut down (QMP SHUTDOWN seen)"
 done
 echo "demo: done"

@@ -44,6 +44,12 @@ public static class FreezeSnapshotThaw
 
     public sealed record Finished(string SagaId, SagaOutcome Outcome, string? Reason, FreezeSnapshotThawState State);
 
+    /// <summary>
+    /// Published on the actor system's EventStream after each journaled event, with the state it led to,
+    /// so watchers (the API's event stream) follow a saga without polling it or joining its protocol.
+    /// </summary>
+    public sealed record Progressed(string SagaId, IFreezeSagaEvent Event, FreezeSnapshotThawState State);
+
     public sealed record Settings
     {
         public static readonly Settings Default = new();

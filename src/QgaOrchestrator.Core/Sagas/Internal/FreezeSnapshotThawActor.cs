@@ -99,6 +99,7 @@ internal sealed class FreezeSnapshotThawActor : ReceivePersistentActor, IWithTim
     /// <summary>Side effects of an event that is already journaled.</summary>
     private void Act(IFreezeSagaEvent e)
     {
+        Context.System.EventStream.Publish(new FreezeSnapshotThaw.Progressed(_sagaId, e, State));
         switch (e)
         {
             case SagaStarted s:

@@ -1,0 +1,42 @@
+using QgaOrchestrator.Core.Tests.Fakes;
+
+namespace QgaOrchestrator.Host.Tests;
+
+/// <summary>
+/// One qgaorchd for a test class, with two scratch guests: g1 (tier=web, a fake QMP monitor with disk0)
+/// and g2 (tier=db). Without root or the agent binary the VMs are configured but their agents are absent,
+/// and only the tests that need no agent run.
+/// </summary>
+public sealed class HostFixture : IAsyncLifetime
+{
+    private readonly ScratchGuests _guests = new();
+
+    public FakeQmpServer Qmp { get; } = new() { Handler = (cmd, _) => cmd == "transaction" ? "{\"return\": {}" : null };
+
+    public RunningHost Host { get; private set; } = null!;
+
+    public IReadOnlyList<string> Mounts => _guests.Mounts;
+
+    public async Task InitializeAsync()
+    {
+        var vms = new[]
+        {
+            _guests.Start("g1", new Dictionary<string, string> { ["tier"] = "web" }, Qmp.SocketPath, ["disk0"]),
+            _guests.Start("g2", new Dictionary<string, string> { ["tier"] = "db" }),
+        };
+        Host = await RunningHost.StartAsync(vms);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Host.DisposeAsync();
+        await Qmp.DisposeAsync();
+        _guests.Dispose();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class HostCollection : ICollectionFixture<HostFixture>
+{
+    public const string Name = "qgaorchd with two scratch guests";
+}
