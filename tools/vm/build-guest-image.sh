@@ -97,5 +97,20 @@ done
 SH
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initrd.gz"
+# Also vmlinux, the uncompressed ELF of a PVH-capable kernel: it boots without the real-mode setup and
+# the XZ decompression, which under TCG halves the boot (14 s -> 7 s). But a PVH-booted guest resets
+# on S3 wakeup (QEMU: SUSPEND, WAKEUP, then SHUTDOWN), so boot-vm.sh takes the bzImage for S3.
 cp "/boot/vmlinuz-$kver" "$out/vmlinuz"
-echo "build-guest-image: $out/initrd.gz ($(stat -c %s "$out/initrd.gz") bytes), kernel $kver, agent $name"
+rm -f "$out/vmlinux"
+if grep -q '^CONFIG_PVH=y' "/boot/config-$kver" 2>/dev/null && command -v xz >/dev/null; then
+  off=$(LC_ALL=C grep -obUaP '\xfd7zXZ' "/boot/vmlinuz-$kver" | head -n 1 | cut -d: -f1 || true)
+  if [ -n "$off" ] && tail -c +$((off + 1)) "/boot/vmlinuz-$kver" > "$out/vmlinux.xz" \
+     && xz -dc --single-stream "$out/vmlinux.xz" > "$out/vmlinux" 2>/dev/null \
+     && [ "$(head -c 4 "$out/vmlinux" | od -An -tx1 | tr -d ' \n')" = 7f454c46 ]; then
+    :
+  else
+    rm -f "$out/vmlinux"
+  fi
+  rm -f "$out/vmlinux.xz"
+fi
+echo "build-guest-image: $out/initrd.gz ($(stat -c %s "$out/initrd.gz") bytes), kernel $kver$([ -f "$out/vmlinux" ] && echo " (+PVH vmlinux)"), agent $name"

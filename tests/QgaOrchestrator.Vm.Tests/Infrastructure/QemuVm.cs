@@ -70,8 +70,11 @@ public sealed class QemuVm : IAsyncDisposable
 
     public VmConfig Config => new() { Id = Id, QgaSocket = QgaSocket, QmpSocket = QmpSocket, Disks = ["disk0"] };
 
-    /// <summary>Starts QEMU; <paramref name="index"/> picks a distinct MAC (and vsock CID).</summary>
-    public static QemuVm Start(string imageDir, string id, AgentChannel channel, int index)
+    /// <summary>
+    /// Starts QEMU; <paramref name="index"/> picks a distinct MAC (and vsock CID). A
+    /// <paramref name="suspendable"/> guest boots the bzImage (slower, but it survives S3).
+    /// </summary>
+    public static QemuVm Start(string imageDir, string id, AgentChannel channel, int index, bool suspendable = false)
     {
         var dir = Directory.CreateTempSubdirectory($"qga-vm-{id}-").FullName;
         var mac = $"52:54:00:00:42:{index:x2}";
@@ -86,6 +89,7 @@ public sealed class QemuVm : IAsyncDisposable
         psi.Environment["QGA_VM_FOREGROUND"] = "1";
         psi.Environment["QGA_VM_PROBE"] = "0"; // the 100 ms writer costs CPU under TCG; the tests write themselves
         psi.Environment["QGA_VM_MAC"] = mac;
+        psi.Environment["QGA_VM_SUSPEND"] = suspendable ? "1" : "0";
         psi.Environment["QGA_VM_CHANNEL"] = channel switch
         {
             AgentChannel.IsaSerial => "isa",

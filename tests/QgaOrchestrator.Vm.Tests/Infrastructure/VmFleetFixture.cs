@@ -11,6 +11,7 @@ public sealed class VmFleetFixture : IAsyncLifetime
 {
     /// <summary>Virtio-serial guests: channel commands, fstrim, and a two-VM snapshot group with <see cref="Peer"/>.</summary>
     public const string Main = "main";
+    /// <summary>The second group member; also suspended to S3 and woken (so it boots the S3-safe bzImage).</summary>
     public const string Peer = "peer";
     /// <summary>The agent on the second COM port.</summary>
     public const string Isa = "isa";
@@ -57,7 +58,7 @@ public sealed class VmFleetFixture : IAsyncLifetime
             };
             if (VmRequirements.VsockMissing.Value is null) roles.Add((Vsock, AgentChannel.Vsock));
             for (int i = 0; i < roles.Count; i++)
-                _vms[roles[i].Role] = QemuVm.Start(image, roles[i].Role, roles[i].Channel, i + 1);
+                _vms[roles[i].Role] = QemuVm.Start(image, roles[i].Role, roles[i].Channel, i + 1, suspendable: roles[i].Role == Peer);
         }
         finally
         {
