@@ -20,7 +20,7 @@ $env:DOTNET_NOLOGO = '1'
 # Debian packages: qemu-ga is the reference peer; the rest make real filesystems and real VMs, and
 # postgresql-15 the server of the PostgreSQL journal tests (.ci/postgres starts it; they read QGAORCH_TEST_PG).
 $DebianPackages = @('qemu-guest-agent', 'e2fsprogs', 'util-linux', 'kmod', 'qemu-system-x86', 'qemu-utils',
-    'linux-image-amd64', 'busybox-static', 'cpio', 'postgresql-15')
+    'linux-image-amd64', 'busybox-static', 'cpio', 'postgresql-15', 'socat', 'xz-utils')
 
 function Invoke-Checked([string]$Command, [string[]]$Arguments) {
     & $Command @Arguments
