@@ -94,5 +94,10 @@ internal sealed class SagaProgress(CliContext cli)
         if (cli.AsJson) return;
         var window = saga.TryGetProperty("groupWindowMs", out var g) && g.ValueKind == JsonValueKind.Number ? $", group freeze window {g.GetDouble():0} ms" : "";
         cli.Out.WriteLine($"saga {saga.Str("id")} {saga.Str("outcome") ?? saga.Str("phase")}{window}{(saga.Str("reason") is { } r ? ": " + r : "")}");
+        foreach (var vm in saga.Items("vms"))
+        {
+            var frozen = vm.TryGetProperty("freezeWindowMs", out var w) && w.ValueKind == JsonValueKind.Number ? $"freeze window {w.GetDouble():0} ms" : "no freeze window";
+            cli.Out.WriteLine($"  {vm.Str("vmId"),-20} {vm.Str("step"),-14} {frozen}{(vm.Str("reason") is { } r ? "  " + r : "")}");
+        }
     }
 }
