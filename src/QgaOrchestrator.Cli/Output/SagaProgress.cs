@@ -97,7 +97,7 @@ internal sealed class SagaProgress(CliContext cli)
         foreach (var vm in saga.Items("vms"))
         {
             var frozen = vm.TryGetProperty("freezeWindowMs", out var w) && w.ValueKind == JsonValueKind.Number ? $"freeze window {w.GetDouble():0} ms" : "no freeze window";
-            cli.Out.WriteLine($"  {vm.Str("vmId"),-20} {vm.Str("step"),-14} {frozen}{(vm.Str("reason") is { } r ? "  " + r : "")}");
+            cli.Out.WriteLine($"  {vm.Str("vmId"),-20} {vm.Str("step"),-14} {frozen}{(vm.Str("reason") is { } vmReason ? "  " + vmReason : "")}");
         }
     }
 }
