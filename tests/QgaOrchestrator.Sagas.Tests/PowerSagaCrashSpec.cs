@@ -143,6 +143,8 @@ public sealed class PowerSagaCrashSpec : IDisposable
             var m = sys.ActorOf(SagaManager.Props(sys.ActorOf(FakeFleet.Props(guests)), ManagerSettings), "sagas");
             m.Tell(new SagaManager.StartShutdown("bad", ShutdownMode.Reboot, probe.Ref, VmIds: ["a"], Fallback: true));
             Assert.Contains("not reboot", (await probe.ExpectMsgAsync<SagaManager.Rejected>()).Reason);
+            m.Tell(new SagaManager.StartSuspend("bad", SuspendMode.Disk, probe.Ref, VmIds: ["a"], Timeout: TimeSpan.Zero));
+            Assert.Contains("positive", (await probe.ExpectMsgAsync<SagaManager.Rejected>()).Reason);
 
             m.Tell(new SagaManager.StartSuspend("s1", SuspendMode.Ram, probe.Ref, LabelSelector: new Dictionary<string, string> { ["tier"] = "db" }));
             await probe.ExpectMsgAsync<PowerSaga.Started>();
