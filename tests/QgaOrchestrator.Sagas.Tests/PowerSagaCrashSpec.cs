@@ -39,7 +39,7 @@ public sealed class PowerSagaCrashSpec : IDisposable
         SentThenSuspendedWhileDown,
         /// <summary>Suspend sent and never carried out: the VM fails at its persisted deadline.</summary>
         SentNeverConfirmed,
-        /// <summary>guest-shutdown ignored: after the restart the grace passes and the fallback powers it off.</summary>
+        /// <summary>guest-shutdown ignored: after the restart the grace passes and the fallback powers it off (the 2 s grace outlasts the crash).</summary>
         ShutdownGraceThenFallback,
     }
 
@@ -67,7 +67,7 @@ public sealed class PowerSagaCrashSpec : IDisposable
         var probe1 = new TestProbe(sys1, new XunitAssertions());
         var manager1 = sys1.ActorOf(SagaManager.Props(sys1.ActorOf(FakeFleet.Props(guests), "fleet"), ManagerSettings), "sagas");
         manager1.Tell(shutdown
-            ? new SagaManager.StartShutdown(id, ShutdownMode.Powerdown, probe1.Ref, VmIds: ["a", "b", "c"], Grace: TimeSpan.FromSeconds(1), Fallback: true)
+            ? new SagaManager.StartShutdown(id, ShutdownMode.Powerdown, probe1.Ref, VmIds: ["a", "b", "c"], Grace: TimeSpan.FromSeconds(2), Fallback: true)
             : new SagaManager.StartSuspend(id, SuspendMode.Ram, probe1.Ref, VmIds: ["a", "b", "c"], Timeout: TimeSpan.FromSeconds(1)));
         await probe1.ExpectMsgAsync<PowerSaga.Started>(TimeSpan.FromSeconds(10));
         await probe1.AwaitConditionAsync(() => Task.FromResult(point == CrashPoint.DuringChecks
@@ -115,7 +115,8 @@ public sealed class PowerSagaCrashSpec : IDisposable
                     break;
                 case CrashPoint.SentNeverConfirmed:
                     Assert.Equal(SagaOutcome.Failed, state.Outcome);
-                    Assert.All(state.Tracks, t => Assert.Equal("guest-suspend-ram: not confirmed within 1 s (query-status: running)", t.Reason));
+                    Assert.All(state.Tracks, t => Assert.Equal("guest-suspend-ram: not confirmed within 1 s (query-status: running)"
+                        + "; the orchestrator restarted meanwhile, so it may never have reached the VM", t.Reason));
                     break;
                 case CrashPoint.ShutdownGraceThenFallback:
                     Assert.True(state.Outcome == SagaOutcome.Completed, why);
@@ -142,6 +143,8 @@ public sealed class PowerSagaCrashSpec : IDisposable
             var m = sys.ActorOf(SagaManager.Props(sys.ActorOf(FakeFleet.Props(guests)), ManagerSettings), "sagas");
             m.Tell(new SagaManager.StartShutdown("bad", ShutdownMode.Reboot, probe.Ref, VmIds: ["a"], Fallback: true));
             Assert.Contains("not reboot", (await probe.ExpectMsgAsync<SagaManager.Rejected>()).Reason);
+            m.Tell(new SagaManager.StartSuspend("bad", SuspendMode.Disk, probe.Ref, VmIds: ["a"], Timeout: TimeSpan.Zero));
+            Assert.Contains("positive", (await probe.ExpectMsgAsync<SagaManager.Rejected>()).Reason);
 
             m.Tell(new SagaManager.StartSuspend("s1", SuspendMode.Ram, probe.Ref, LabelSelector: new Dictionary<string, string> { ["tier"] = "db" }));
             await probe.ExpectMsgAsync<PowerSaga.Started>();

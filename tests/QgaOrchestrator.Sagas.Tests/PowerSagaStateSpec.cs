@@ -358,6 +358,9 @@ public sealed class PowerSagaStateSpec
         Assert.Equal(1, _s.Recoveries);
         Assert.Equal(PowerVmStep.Sent, _s.Vms["a"].Step);
         Assert.Contains(_s.Vms["a"].Timeline, t => t.What.Contains("restarted", StringComparison.Ordinal));
+        Step(new PowerInput.DeadlineReached("a"));
+        Step(new PowerInput.StatusObserved("a", "running", null, false, Final: true));
+        Assert.EndsWith("the orchestrator restarted meanwhile, so it may never have reached the VM", _s.Vms["a"].Reason);
     }
 
     [Fact]

@@ -45,6 +45,8 @@ public sealed record PowerVmTrack
     public DateTimeOffset? EndedAt { get; init; }
     public string? Evidence { get; init; }
     public string? Reason { get; init; }
+    /// <summary>The orchestrator restarted while this VM awaited confirmation: its command may not have left.</summary>
+    public bool InterruptedByRestart { get; init; }
     public ImmutableList<PowerTimelineEntry> Timeline { get; init; } = [];
 
     public bool IsFinal => Step is PowerVmStep.Succeeded or PowerVmStep.Failed or PowerVmStep.Skipped;
@@ -151,7 +153,11 @@ public sealed record PowerSagaState
         {
             Recoveries = Recoveries + 1,
             Vms = Vms.SetItems(Tracks.Where(v => !v.IsFinal).Select(v => KeyValuePair.Create(v.VmId,
-                v with { Timeline = v.Timeline.Add(new PowerTimelineEntry(r.At, "orchestrator restarted: resuming")) }))),
+                v with
+                {
+                    InterruptedByRestart = v.InterruptedByRestart || v.AwaitsConfirmation,
+                    Timeline = v.Timeline.Add(new PowerTimelineEntry(r.At, "orchestrator restarted: resuming")),
+                }))),
         },
         PowerSagaEnded s => this with { Phase = PowerPhase.Ended, Outcome = s.Outcome, EndReason = s.Reason, EndedAt = s.At },
         _ => this,
@@ -347,7 +353,9 @@ public sealed record PowerSagaState
                 Send(v.VmId, Protocol.Qmp.QmpCommands.SystemPowerdown);
                 return;
             }
-            Add(new PowerVmFailed(Id, v.VmId, $"{v.Command}: {what} within {within} s ({seen})", now));
+            // A journaled command is never re-sent after a restart (it may have been carried out): say so.
+            var restarted = v.InterruptedByRestart ? "; the orchestrator restarted meanwhile, so it may never have reached the VM" : "";
+            Add(new PowerVmFailed(Id, v.VmId, $"{v.Command}: {what} within {within} s ({seen}){restarted}", now));
             EndIfDone();
         }
 

@@ -41,9 +41,9 @@ internal sealed class SagaManagerActor : ReceivePersistentActor, IWithTimers
             (ids, byId) => new FreezeSnapshotThaw.Start(s.SagaId, ids, s.Mode, s.Name, s.Deadline, s.Policy, s.Mountpoints, s.NoFreezableFs,
                 ids.Where(byId.ContainsKey).ToDictionary(id => id, id => byId[id].Disks), s.ReplyTo))));
         Command<SagaManager.StartSuspend>(s => OnStart(new PendingStart(s.SagaId, SagaKind.Suspend, s.VmIds, s.LabelSelector, s.ReplyTo,
-            (ids, _) => new PowerSaga.Start(s.SagaId, ids, PowerOperations.Of(s.Mode), s.Timeout, false, s.Policy, s.ReplyTo))));
+            (ids, _) => new PowerSaga.Start(s.SagaId, ids, PowerOperations.Of(s.Mode), s.Timeout, false, s.Policy, s.ReplyTo), s.Timeout)));
         Command<SagaManager.StartResume>(s => OnStart(new PendingStart(s.SagaId, SagaKind.Resume, s.VmIds, s.LabelSelector, s.ReplyTo,
-            (ids, _) => new PowerSaga.Start(s.SagaId, ids, PowerOperation.Resume, s.Timeout, false, s.Policy, s.ReplyTo))));
+            (ids, _) => new PowerSaga.Start(s.SagaId, ids, PowerOperation.Resume, s.Timeout, false, s.Policy, s.ReplyTo), s.Timeout)));
         Command<SagaManager.StartShutdown>(s =>
         {
             if (s.Fallback && !PowerOperations.Of(s.Mode).AllowsFallback())
@@ -52,7 +52,7 @@ internal sealed class SagaManagerActor : ReceivePersistentActor, IWithTimers
                 return;
             }
             OnStart(new PendingStart(s.SagaId, SagaKind.Shutdown, s.VmIds, s.LabelSelector, s.ReplyTo,
-                (ids, _) => new PowerSaga.Start(s.SagaId, ids, PowerOperations.Of(s.Mode), s.Grace, s.Fallback, s.Policy, s.ReplyTo)));
+                (ids, _) => new PowerSaga.Start(s.SagaId, ids, PowerOperations.Of(s.Mode), s.Grace, s.Fallback, s.Policy, s.ReplyTo), s.Grace));
         });
         Command<FleetManager.Configs>(OnConfigs);
         Command<FreezeSnapshotThaw.Finished>(f => OnFinished(f.SagaId, f.Outcome));
@@ -115,6 +115,11 @@ internal sealed class SagaManagerActor : ReceivePersistentActor, IWithTimers
             s.ReplyTo.Tell(new SagaManager.Rejected(s.SagaId, "give either VM ids or a label selector"));
             return;
         }
+        if (s.Timeout is { } t && t <= TimeSpan.Zero)
+        {
+            s.ReplyTo.Tell(new SagaManager.Rejected(s.SagaId, "the timeout must be positive"));
+            return;
+        }
         _resolving.Enqueue(s);
         _fleet.Tell(new FleetManager.GetConfigs(Self)); // the fleet answers in order: FIFO matches replies
     }
@@ -169,7 +174,8 @@ internal sealed class SagaManagerActor : ReceivePersistentActor, IWithTimers
         IReadOnlyList<string>? VmIds,
         IReadOnlyDictionary<string, string>? LabelSelector,
         IActorRef ReplyTo,
-        Func<IReadOnlyList<string>, Dictionary<string, VmConfig>, object> Build);
+        Func<IReadOnlyList<string>, Dictionary<string, VmConfig>, object> Build,
+        TimeSpan? Timeout = null);
 
     private sealed record ChildStopped(string SagaId);
 
