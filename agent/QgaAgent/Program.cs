@@ -46,7 +46,7 @@ internal static class Program
             using var host = new AgentHost(options);
             return host.Run();
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Net.Sockets.SocketException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"qga-agent: {e.Message}");
             return 1;

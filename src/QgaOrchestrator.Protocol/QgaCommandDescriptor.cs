@@ -30,20 +30,29 @@ public abstract class QgaCommandDescriptor
     public override string ToString() => Name;
 }
 
-/// <summary>A schema command typed by its arguments and result; generated into <c>QgaCommands</c>.</summary>
+/// <summary>
+/// A schema command typed by its arguments and result; generated into <c>QgaCommands</c>. The JSON
+/// metadata is built on first use: building it for every command at start-up costs the in-guest
+/// agent hundreds of KB of heap it never touches again.
+/// </summary>
 public sealed class QgaCommand<TArgs, TResult> : QgaCommandDescriptor
 {
+    private readonly Func<JsonTypeInfo<TArgs>> _argumentsType;
+    private readonly Func<JsonTypeInfo<TResult>> _resultType;
+    private JsonTypeInfo<TArgs>? _arguments;
+    private JsonTypeInfo<TResult>? _result;
+
     public QgaCommand(string name, bool successResponse, WireType.Struct arguments, WireType returns,
-        JsonTypeInfo<TArgs> argumentsType, JsonTypeInfo<TResult> resultType)
+        Func<JsonTypeInfo<TArgs>> argumentsType, Func<JsonTypeInfo<TResult>> resultType)
         : base(name, successResponse, arguments, returns)
     {
-        ArgumentsType = argumentsType;
-        ResultType = resultType;
+        _argumentsType = argumentsType;
+        _resultType = resultType;
     }
 
-    public JsonTypeInfo<TArgs> ArgumentsType { get; }
+    public JsonTypeInfo<TArgs> ArgumentsType => _arguments ??= _argumentsType();
 
-    public JsonTypeInfo<TResult> ResultType { get; }
+    public JsonTypeInfo<TResult> ResultType => _result ??= _resultType();
 
     public override JsonTypeInfo ArgumentsTypeInfo => ArgumentsType;
 

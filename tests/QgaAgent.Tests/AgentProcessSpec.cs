@@ -71,7 +71,13 @@ internal sealed class AgentProcess : IDisposable
 
         public Client(string path)
         {
-            _socket.Connect(new UnixDomainSocketEndPoint(path));
+            // The socket file appears at bind(2), a moment before listen(2): refused until then.
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (true)
+            {
+                try { _socket.Connect(new UnixDomainSocketEndPoint(path)); break; }
+                catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused && DateTime.UtcNow < deadline) { Thread.Yield(); }
+            }
             _socket.ReceiveTimeout = 10000;
         }
 

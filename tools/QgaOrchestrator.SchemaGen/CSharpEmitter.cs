@@ -291,7 +291,7 @@ internal sealed class CSharpEmitter
             var result = ResultType(c);
             var argShape = c.Data.Count > 0 ? $"QgaWireShapes.{ArgsName(c)}" : "WireType.Struct.Empty";
             var resultShape = c.Returns is null ? "WireType.Struct.Empty" : Shape(c.Returns, "QgaWireShapes.");
-            Line($"    public static QgaCommand<{args}, {result}> {Pascal(c.Name)} {{ get; }} = new(\"{c.Name}\", {(c.SuccessResponse ? "true" : "false")}, {argShape}, {resultShape}, Info<{args}>(), Info<{result}>());");
+            Line($"    public static QgaCommand<{args}, {result}> {Pascal(c.Name)} {{ get; }} = new(\"{c.Name}\", {(c.SuccessResponse ? "true" : "false")}, {argShape}, {resultShape}, Info<{args}>, Info<{result}>);");
         }
         Line();
         Line("    /// <summary>All commands, in schema order.</summary>");

@@ -3,7 +3,7 @@ using QgaAgent.Platform;
 namespace QgaAgent.Channel;
 
 /// <summary>
-/// A connection over a raw fd (virtio-serial port, ttyS0, accepted vsock). For serial ports EOF only
+/// A connection over a raw fd (virtio-serial port, ttyS0, accepted unix or vsock client). For serial ports EOF only
 /// means no host process is attached: back off 100 ms and try again, never spin.
 /// </summary>
 internal sealed unsafe class FdConnection(int fd, bool serial) : IAgentConnection
@@ -26,6 +26,7 @@ internal sealed unsafe class FdConnection(int fd, bool serial) : IAgentConnectio
                 }
                 int e = Libc.Errno;
                 if (e == Libc.EINTR) continue;
+                if (!serial && e != Libc.EAGAIN) return 0; // a socket client that reset the connection has left
                 if (e != Libc.EAGAIN) throw new IOException($"channel read failed: {Libc.StrError(e)}");
                 var pfd = new Libc.PollFd { Fd = fd, Events = Libc.POLLIN };
                 int r = Libc.poll(&pfd, 1, -1);

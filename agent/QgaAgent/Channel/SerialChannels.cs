@@ -75,25 +75,12 @@ internal sealed unsafe class VsockListenChannel : IAgentChannel
         *(ushort*)addr = AF_VSOCK;
         *(uint*)(addr + 4) = port;
         *(uint*)(addr + 8) = cid;
-        if (Libc.bind(_fd, addr, 16) != 0 || Libc.listen(_fd, 1) != 0)
-        {
-            int e = Libc.Errno;
-            Libc.close(_fd);
-            throw new IOException($"failed to listen on vsock {address}: {Libc.StrError(e)}");
-        }
+        ListenSocket.BindAndListen(_fd, addr, 16, "vsock " + address);
     }
 
     public bool IsListening => true;
 
-    public IAgentConnection Accept()
-    {
-        while (true)
-        {
-            int fd = Libc.accept(_fd, null, null);
-            if (fd >= 0) return new FdConnection(fd, serial: false);
-            if (Libc.Errno != Libc.EINTR) throw new IOException($"vsock accept failed: {Libc.StrError(Libc.Errno)}");
-        }
-    }
+    public IAgentConnection Accept() => ListenSocket.Accept(_fd);
 
     public void Dispose() => Libc.close(_fd);
 }

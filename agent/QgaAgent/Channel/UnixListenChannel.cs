@@ -1,60 +1,65 @@
-using System.Net.Sockets;
+using System.Text;
+using QgaAgent.Platform;
 
 namespace QgaAgent.Channel;
 
-/// <summary>-m unix-listen: one client at a time; the next accept happens after it closes.</summary>
-internal sealed class UnixListenChannel : IAgentChannel
+/// <summary>
+/// -m unix-listen: one client at a time; the next accept happens after it closes. Plain libc sockets:
+/// System.Net.Sockets would add its epoll thread and ~0.3 MB of code to the agent's idle footprint.
+/// </summary>
+internal sealed unsafe class UnixListenChannel : IAgentChannel
 {
-    private readonly Socket _listener;
+    private const int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_CLOEXEC = 0x80000, SunPathLength = 108;
+    private readonly int _fd;
     private readonly string _path;
 
     public UnixListenChannel(string path)
     {
         _path = path;
+        var pathBytes = Encoding.UTF8.GetBytes(path);
+        if (pathBytes.Length >= SunPathLength) throw new IOException($"socket path too long: '{path}'");
         if (File.Exists(path)) File.Delete(path); // a stale socket from a previous run
-        _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        _listener.Bind(new UnixDomainSocketEndPoint(path));
-        _listener.Listen(1);
+        _fd = Libc.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (_fd < 0) throw new IOException($"failed to create socket: {Libc.StrError(Libc.Errno)}");
+        // struct sockaddr_un { sa_family_t sun_family; char sun_path[108]; }
+        byte* addr = stackalloc byte[2 + SunPathLength];
+        new Span<byte>(addr, 2 + SunPathLength).Clear();
+        *(ushort*)addr = AF_UNIX;
+        pathBytes.CopyTo(new Span<byte>(addr + 2, SunPathLength));
+        ListenSocket.BindAndListen(_fd, addr, (uint)(2 + pathBytes.Length + 1), path);
     }
 
     public bool IsListening => true;
 
-    public IAgentConnection Accept()
-    {
-        while (true)
-        {
-            try { return new SocketConnection(_listener.Accept()); }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.Interrupted) { }
-        }
-    }
+    public IAgentConnection Accept() => ListenSocket.Accept(_fd);
 
     public void Dispose()
     {
-        _listener.Dispose();
+        Libc.close(_fd);
         try { File.Delete(_path); }
         catch (IOException) { }
     }
+}
 
-    private sealed class SocketConnection(Socket socket) : IAgentConnection
+/// <summary>What the unix and vsock listeners share: bind+listen for one client, accept retried on EINTR.</summary>
+internal static unsafe class ListenSocket
+{
+    public static void BindAndListen(int fd, byte* addr, uint length, string what)
     {
-        public int Read(Span<byte> buffer)
-        {
-            try { return socket.Receive(buffer); }
-            catch (SocketException) { return 0; }
-        }
+        if (Libc.bind(fd, addr, length) == 0 && Libc.listen(fd, 1) == 0) return;
+        int e = Libc.Errno;
+        Libc.close(fd);
+        throw new IOException($"failed to listen on {what}: {Libc.StrError(e)}");
+    }
 
-        public void Write(ReadOnlySpan<byte> data)
+    public static IAgentConnection Accept(int fd)
+    {
+        while (true)
         {
-            try
-            {
-                while (!data.IsEmpty) data = data[socket.Send(data)..];
-            }
-            catch (SocketException)
-            {
-                // The client left; its replies go nowhere, as with qemu-ga.
-            }
+            int client = Libc.accept(fd, null, null);
+            if (client >= 0) return new FdConnection(client, serial: false);
+            int e = Libc.Errno;
+            if (e != Libc.EINTR) throw new IOException($"accept failed: {Libc.StrError(e)}");
         }
-
-        public void Dispose() => socket.Dispose();
     }
 }

@@ -6,7 +6,7 @@ namespace QgaAgent.Dispatch;
 internal sealed class ReplyBuffer : IBufferWriter<byte>
 {
     private const int ShrinkAbove = 96 << 20;
-    private byte[] _buffer = new byte[16 * 1024];
+    private byte[] _buffer = GC.AllocateUninitializedArray<byte>(16 * 1024);
     private int _length;
 
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _length);
@@ -24,7 +24,7 @@ internal sealed class ReplyBuffer : IBufferWriter<byte>
     public void Trim()
     {
         _length = 0;
-        if (_buffer.Length > ShrinkAbove) _buffer = new byte[16 * 1024];
+        if (_buffer.Length > ShrinkAbove) _buffer = GC.AllocateUninitializedArray<byte>(16 * 1024);
     }
 
     public void Advance(int count) => _length += count;

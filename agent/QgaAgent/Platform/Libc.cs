@@ -7,7 +7,7 @@ internal static unsafe partial class Libc
 {
     public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_NOCTTY = 0x100,
         O_TRUNC = 0x200, O_APPEND = 0x400, O_NONBLOCK = 0x800, O_DIRECTORY = 0x10000, O_CLOEXEC = 0x80000;
-    public const int EINTR = 4, EAGAIN = 11, EBUSY = 16, EEXIST = 17, EINVAL = 22, ENOTTY = 25, ESPIPE = 29, EOPNOTSUPP = 95;
+    public const int EPERM = 1, EINTR = 4, EIO = 5, EAGAIN = 11, EBUSY = 16, EEXIST = 17, EINVAL = 22, ENOTTY = 25, ESPIPE = 29, EOPNOTSUPP = 95;
     public const short POLLIN = 1, POLLHUP = 0x10;
     public const uint FIFREEZE = 0xC0045877, FITHAW = 0xC0045878, FITRIM = 0xC0185879;
 

@@ -67,7 +67,10 @@ internal sealed class AgentHost : IDisposable
                 new Thread(Terminate) { IsBackground = true }.Start();
             }));
         }
-        var input = new byte[64 * 1024];
+        // Native, so only the pages a large request actually fills become resident.
+        const int InputSize = 64 * 1024;
+        Span<byte> input;
+        unsafe { input = new Span<byte>(NativeMemory.Alloc(InputSize), InputSize); }
         var output = new ReplyBuffer();
         while (true)
         {
@@ -80,7 +83,7 @@ internal sealed class AgentHost : IDisposable
                 {
                     int n = connection.Read(input);
                     if (n == 0) break;
-                    lock (Dispatcher.Sync) Dispatcher.Feed(input.AsSpan(0, n), output);
+                    lock (Dispatcher.Sync) Dispatcher.Feed(input[..n], output);
                     if (output.Length > 0)
                     {
                         connection.Write(output.WrittenSpan);

@@ -33,7 +33,7 @@ internal static class FsInfoCommands
             result.Insert(0, new GuestFilesystemInfo
             {
                 Name = name, Mountpoint = m.Dir, Type = m.Type, UsedBytes = used, TotalBytes = total,
-                Disk = real is null ? [] : Disks(real),
+                Disk = real is null ? [] : Disks(real, m),
             });
         }
         return result;
@@ -45,28 +45,44 @@ internal static class FsInfoCommands
         catch (IOException) { return null; }
     }
 
-    /// <summary>A partition's disk is its parent directory; a virtio disk sits under a PCI function directory.</summary>
-    private static List<GuestDiskAddress> Disks(string sysDevice)
+    /// <summary>
+    /// A virtio disk sits under a PCI function directory. As qemu-ga 7.2's libudev lookup on the
+    /// device itself (a partition for a partition): dev is /dev/ + DEVNAME from its uevent, serial is
+    /// ID_SERIAL from the udev database (absent when udev has not recorded the device).
+    /// </summary>
+    private static List<GuestDiskAddress> Disks(string sysDevice, FsMount m)
     {
         var parts = sysDevice.Split('/', StringSplitOptions.RemoveEmptyEntries);
         int blockIdx = Array.LastIndexOf(parts, "block");
         if (blockIdx < 0 || blockIdx + 1 >= parts.Length) return [];
-        var disk = parts[blockIdx + 1];
         string? pci = parts.Take(blockIdx).LastOrDefault(p => p.Length == 12 && p[4] == ':' && p[7] == ':' && p[10] == '.');
         if (pci is null) return [];
         bool virtio = parts.Take(blockIdx).Any(p => p.StartsWith("virtio", StringComparison.Ordinal));
         if (!virtio) return [];
         int Hex(string s) => int.Parse(s, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-        string? serial = null;
-        try { serial = File.ReadAllText($"/sys/block/{disk}/serial").Trim(); if (serial.Length == 0) serial = null; }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        var devName = KeyValue(Path.Combine(sysDevice, "uevent"), "DEVNAME=");
+        var serial = KeyValue($"/run/udev/data/b{m.Major.ToString(CultureInfo.InvariantCulture)}:{m.Minor.ToString(CultureInfo.InvariantCulture)}", "E:ID_SERIAL=");
         return
         [
             new GuestDiskAddress
             {
                 PciController = new GuestPCIAddress { Domain = Hex(pci[..4]), Bus = Hex(pci[5..7]), Slot = Hex(pci[8..10]), Function = Hex(pci[11..]) },
-                BusType = GuestDiskBusType.Virtio, Bus = 0, Target = 0, Unit = 0, Serial = serial, Dev = $"/dev/{disk}",
+                BusType = GuestDiskBusType.Virtio, Bus = 0, Target = 0, Unit = 0,
+                Serial = string.IsNullOrEmpty(serial) ? null : serial,
+                Dev = devName is null ? null : "/dev/" + devName,
             },
         ];
+    }
+
+    /// <summary>The value of the first line starting with <paramref name="key"/>, or null.</summary>
+    private static string? KeyValue(string file, string key)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines(file))
+                if (line.StartsWith(key, StringComparison.Ordinal)) return line[key.Length..];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return null;
     }
 }

@@ -8,7 +8,8 @@ namespace QgaAgent.Commands.Linux;
 
 /// <summary>
 /// guest-network-get-interfaces: names, MAC, IPv4/IPv6 with prefix (from getifaddrs, via
-/// System.Net.NetworkInformation, which is AOT-safe) and statistics parsed from /proc/net/dev.
+/// System.Net.NetworkInformation, which is AOT-safe) and statistics parsed from /proc/net/dev
+/// (only for interfaces with an IP address, as qemu-ga 7.2).
 /// </summary>
 internal static class NetworkCommands
 {
@@ -48,7 +49,8 @@ internal static class NetworkCommands
                 Name = nic.Name,
                 HardwareAddress = mac.Length == 0 ? "00:00:00:00:00:00" : string.Join(':', mac.Select(b => b.ToString("x2", CultureInfo.InvariantCulture))),
                 IpAddresses = addresses.Count == 0 ? null : addresses,
-                Statistics = stats.TryGetValue(nic.Name, out var s) ? s : null,
+                // qemu-ga reads /proc/net/dev only on reaching an interface's first IP address.
+                Statistics = addresses.Count > 0 && stats.TryGetValue(nic.Name, out var s) ? s : null,
             });
         }
         return result;
