@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
+using QgaOrchestrator.Core.Telemetry;
 using QgaOrchestrator.Core.Vms;
 using QgaOrchestrator.Protocol;
 using QgaOrchestrator.Protocol.Framing;
@@ -284,6 +285,7 @@ internal sealed class GuestChannelActor : UntypedActor, IWithTimers
     private void Resync(string reason)
     {
         _log.Warning("{VmId} guest channel resyncing: {Reason}", VmId, reason);
+        QgaMetrics.ChannelResynced(VmId);
         _lastError = reason;
         BeginSync(reason);
     }
@@ -499,7 +501,10 @@ internal sealed class GuestChannelActor : UntypedActor, IWithTimers
         _phase = to;
         if (from == to) return;
         if (to is Phase.Disconnected or Phase.Broken)
+        {
             _log.Warning("{VmId} guest channel {From} -> {To}: {Reason}", VmId, from, to, reason);
+            QgaMetrics.ChannelBroke(VmId, to == Phase.Broken ? "broken" : "disconnected");
+        }
         else
             _log.Info("{VmId} guest channel {From} -> {To}", VmId, from, to);
         if (to != Phase.Connecting) Listener.Tell(new StateChanged(VmId, to, reason));
@@ -525,10 +530,15 @@ internal sealed class GuestChannelActor : UntypedActor, IWithTimers
         else if (failure is not null)
             _log.Warning("{VmId} {RequestId} {Command} failed: {FailureKind} {Reason}", VmId, r.RequestId, r.Command.Name, failure.Kind, failure.Reason);
         r.ReplyTo.Tell(new Vm.Executed(VmId, r.RequestId, r.Command.Name, failure is null && error is null ? ret ?? EmptyObject : null, error, failure));
+        QgaMetrics.CommandAnswered(VmId, r.Command.Name, QgaMetrics.OutcomeOf(error is not null, failure), p.AcceptedAt);
     }
 
-    private void Fail(Vm.Execute e, Vm.FailureKind kind, string reason) =>
-        e.ReplyTo.Tell(new Vm.Executed(VmId, e.RequestId, e.Command.Name, null, null, new Vm.Failure(kind, reason)));
+    private void Fail(Vm.Execute e, Vm.FailureKind kind, string reason)
+    {
+        var failure = new Vm.Failure(kind, reason);
+        e.ReplyTo.Tell(new Vm.Executed(VmId, e.RequestId, e.Command.Name, null, null, failure));
+        QgaMetrics.CommandAnswered(VmId, e.Command.Name, QgaMetrics.OutcomeOf(false, failure), QgaMetrics.Now());
+    }
 
     private static string Describe(FramedLine line) => line switch
     {

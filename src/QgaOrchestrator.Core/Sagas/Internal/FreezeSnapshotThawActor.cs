@@ -5,6 +5,7 @@ using Akka.Persistence;
 using QgaOrchestrator.Core.Fleet;
 using QgaOrchestrator.Core.Persistence;
 using QgaOrchestrator.Core.Snapshots;
+using QgaOrchestrator.Core.Telemetry;
 using QgaOrchestrator.Core.Vms;
 using QgaOrchestrator.Protocol.Qga;
 
@@ -69,12 +70,20 @@ internal sealed class FreezeSnapshotThawActor : ReceivePersistentActor, IWithTim
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    protected override void PostStop()
+    {
+        QgaMetrics.FrozenChanged(-State.MaybeFrozenCount); // a restarted incarnation adds them back on recovery
+        base.PostStop();
+    }
+
     internal FreezeSnapshotThawState State { get; private set; } = FreezeSnapshotThawState.Empty;
 
     private DateTimeOffset Now => _settings.Clock.GetUtcNow();
 
     private void OnRecovered()
     {
+        QgaMetrics.FrozenChanged(State.MaybeFrozenCount); // this process's gauge starts at 0
+
         if (State.Phase == SagaPhase.Created || State.IsEnded) return;
         _log.Warning("Saga {SagaId} recovered in phase {Phase} with {MaybeFrozen} maybe-frozen VMs: compensating",
             _sagaId, State.Phase, State.MaybeFrozen.Count());
@@ -101,7 +110,9 @@ internal sealed class FreezeSnapshotThawActor : ReceivePersistentActor, IWithTim
         if (events.Count == 0) return;
         // State is applied now, so the next reply is decided against it; effects wait for the write.
         // PersistAsync does not stash: replies arriving meanwhile are decided while the write runs.
+        var maybeFrozen = State.MaybeFrozenCount;
         foreach (var e in events) State = State.Apply(e);
+        QgaMetrics.FrozenChanged(State.MaybeFrozenCount - maybeFrozen);
         _unjournaled.AddRange(events);
         var intent = false;
         foreach (var e in events)
@@ -180,12 +191,23 @@ internal sealed class FreezeSnapshotThawActor : ReceivePersistentActor, IWithTim
                 Timers.CancelAll();
                 StopSnapshotter();
                 _log.Info("Saga {SagaId} ended {Outcome}: {Reason}; group window {Window}", _sagaId, end.Outcome, end.Reason, State.GroupWindow);
+                RecordEnd(end.Outcome);
                 var finished = new FreezeSnapshotThaw.Finished(_sagaId, end.Outcome, end.Reason, State);
                 _replyTo?.Tell(finished);
                 _notify?.Tell(finished);
                 break;
         }
     }
+
+    private void RecordEnd(SagaOutcome outcome)
+    {
+        QgaMetrics.SagaEnded(MetricsKind, outcome.ToString());
+        foreach (var v in State.Tracks)
+            if (v.FreezeWindow is { } w) QgaMetrics.VmFreezeWindow(v.VmId, w);
+        if (State.GroupWindow is { } g) QgaMetrics.GroupFreezeWindow(MetricsKind, g);
+    }
+
+    private const string MetricsKind = "freeze-snapshot-thaw";
 
     private void ArmDeadline()
     {
