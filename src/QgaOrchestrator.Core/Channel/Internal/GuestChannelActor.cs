@@ -529,15 +529,15 @@ internal sealed class GuestChannelActor : UntypedActor, IWithTimers
             _log.Debug("{VmId} {RequestId} {Command} rejected: {Reason}", VmId, r.RequestId, r.Command.Name, failure.Reason);
         else if (failure is not null)
             _log.Warning("{VmId} {RequestId} {Command} failed: {FailureKind} {Reason}", VmId, r.RequestId, r.Command.Name, failure.Kind, failure.Reason);
+        QgaMetrics.CommandAnswered(VmId, r.Command.Name, QgaMetrics.OutcomeOf(error is not null, failure), p.AcceptedAt); // before the reply: a reader sees it
         r.ReplyTo.Tell(new Vm.Executed(VmId, r.RequestId, r.Command.Name, failure is null && error is null ? ret ?? EmptyObject : null, error, failure));
-        QgaMetrics.CommandAnswered(VmId, r.Command.Name, QgaMetrics.OutcomeOf(error is not null, failure), p.AcceptedAt);
     }
 
     private void Fail(Vm.Execute e, Vm.FailureKind kind, string reason)
     {
         var failure = new Vm.Failure(kind, reason);
-        e.ReplyTo.Tell(new Vm.Executed(VmId, e.RequestId, e.Command.Name, null, null, failure));
         QgaMetrics.CommandAnswered(VmId, e.Command.Name, QgaMetrics.OutcomeOf(false, failure), QgaMetrics.Now());
+        e.ReplyTo.Tell(new Vm.Executed(VmId, e.RequestId, e.Command.Name, null, null, failure));
     }
 
     private static string Describe(FramedLine line) => line switch
