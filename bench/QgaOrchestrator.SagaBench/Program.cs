@@ -14,15 +14,61 @@ using QgaOrchestrator.Sagas.Tests;
 //  saga:       group window (first freeze sent → last thaw confirmed, from the saga's own timeline),
 //              minus the slowest guest's own freeze+snapshot+thaw time (3 × its latency)
 //  sequential: freeze → snapshot → thaw one VM after the other (the Proxmox/libvirt loop), same fleet.
-var dir = Path.Combine(Path.GetTempPath(), "qga-saga-bench-" + Guid.NewGuid().ToString("N"));
-var config = SagaPersistence.Sqlite(dir).WithFallback(ConfigurationFactory.ParseString("""
-    akka.loglevel = WARNING
-    """));
-var sizes = args.Length > 0 ? args.Select(int.Parse).ToArray() : [10, 100, 1000];
+var dir = Path.Combine(Environment.GetEnvironmentVariable("QGA_BENCH_DIR") ?? Path.GetTempPath(), "qga-saga-bench-" + Guid.NewGuid().ToString("N"));
+var quiet = ConfigurationFactory.ParseString("akka.loglevel = WARNING");
+// QGA_BENCH_INMEM=1: Akka's in-memory journal, to tell the journal's share from the actors'
+var config = Environment.GetEnvironmentVariable("QGA_BENCH_INMEM") == "1"
+    ? Akka.Actor.Setup.ActorSystemSetup.Create(Akka.Actor.BootstrapSetup.Create().WithConfig(ConfigurationFactory.ParseString("akka.persistence.journal.plugin = akka.persistence.journal.inmem").WithFallback(SagaPersistence.Serialization).WithFallback(quiet)))
+    : SagaPersistence.SqliteSystemSetup(dir, quiet);
+var sizes = args.Length > 0 && args[0] is not ("pure" or "journal") ? args.Select(int.Parse).ToArray() : [10, 100, 1000];
 var rnd = new Random(42);
 var system = ActorSystem.Create("bench", config);
 try
 {
+if (args.Length > 0 && args[0] == "journal")
+{
+    var probe = Inbox.Create(system);
+    var writer = system.ActorOf(Props.Create(() => new BatchWriter()), "writer");
+    foreach (var n in new[] { 1, 1, 10, 100, 1000, 1, 100, 1000 })
+    {
+        var sw = Stopwatch.StartNew();
+        writer.Tell(n, probe.Receiver);
+        await probe.ReceiveAsync(TimeSpan.FromMinutes(1));
+        Console.WriteLine($"journal batch {n}: {sw.Elapsed.TotalMilliseconds:F2} ms");
+    }
+    await system.Terminate();
+    return;
+}
+if (args.Length > 0 && args[0] == "pure")
+{
+    foreach (var n in new[] { 100, 1000 })
+    {
+        var ids = Enumerable.Range(0, n).Select(i => $"vm{i:D4}").ToList();
+        var now = DateTimeOffset.UtcNow;
+        var st = FreezeSnapshotThawState.Empty;
+        var all = new List<IFreezeSagaEvent>();
+        void Feed(SagaInput input) { var ev = st.Decide(input, now); foreach (var e in ev) { st = st.Apply(e); all.Add(e); } }
+        var swp = Stopwatch.StartNew();
+        Feed(new SagaInput.Begin("s", ids, SnapshotMode.Qmp, "x", TimeSpan.FromMinutes(1), UnavailablePolicy.FailGroup, new Dictionary<string, IReadOnlyList<string>>(), [], ids.ToDictionary(i => i, i => (IReadOnlyList<string>)["drive0"])));
+        var t0 = swp.Elapsed;
+        foreach (var id in ids) Feed(new SagaInput.StatusObserved(id, "thawed", null));
+        var t1 = swp.Elapsed;
+        foreach (var id in ids) Feed(new SagaInput.FreezeObserved(id, 2, null));
+        var t2 = swp.Elapsed;
+        foreach (var id in ids) Feed(new SagaInput.SnapshotObserved(id, null));
+        var t3 = swp.Elapsed;
+        foreach (var id in ids) Feed(new SagaInput.ThawObserved(id, 2, null));
+        var t4 = swp.Elapsed;
+        Console.WriteLine($"pure {n}: begin {t0.TotalMilliseconds:F1} status {(t1-t0).TotalMilliseconds:F1} freeze {(t2-t1).TotalMilliseconds:F1} snap {(t3-t2).TotalMilliseconds:F1} thaw {(t4-t3).TotalMilliseconds:F1} ms; {all.Count} events, ended {st.Phase}");
+        var ser = system.Serialization;
+        swp.Restart();
+        long bytes = 0;
+        foreach (var e in all) { var s = ser.FindSerializerFor(e); bytes += s.ToBinary(e).Length; }
+        Console.WriteLine($"  serialize all with {ser.FindSerializerFor(all[^1]).GetType().Name}: {swp.Elapsed.TotalMilliseconds:F1} ms, {bytes} bytes");
+    }
+    await system.Terminate();
+    return;
+}
     var settings = new SagaManager.Settings
     {
         Saga = FreezeSnapshotThaw.Settings.Default with { Qmp = new QmpSnapshotProvider(dir), RequestTimeout = TimeSpan.FromSeconds(30) },
@@ -63,11 +109,38 @@ try
         }
         var sequential = sw.Elapsed;
         Console.WriteLine($"{n,5} | {window.TotalMilliseconds,10:F1} ms | {slowest.TotalMilliseconds,8:F1} ms | {(window - slowest).TotalMilliseconds,8:F1} ms | {sequential.TotalMilliseconds,10:F1} ms");
+        Console.WriteLine("      phases: " + Phases(state));
     }
 }
 finally
 {
+
     await system.Terminate();
     Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-    Directory.Delete(dir, recursive: true);
+    if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+}
+
+static string Phases(FreezeSnapshotThawState s)
+{
+    // where the window goes: first freeze intent → last frozen → last snapshot → last thawed
+    var t = s.Tracks.Where(v => v.FreezeStartedAt is not null).ToList();
+    var start = t.Min(v => v.FreezeStartedAt!.Value);
+    double Ms(DateTimeOffset x) => (x - start).TotalMilliseconds;
+    return $"frozen {Ms(t.Max(v => v.FrozenAt!.Value)):F1} ms, snapshotted {Ms(t.Max(v => v.SnapshotAt!.Value)):F1} ms, thawed {Ms(t.Max(v => v.ThawedAt!.Value)):F1} ms";
+}
+
+sealed class BatchWriter : Akka.Persistence.ReceivePersistentActor
+{
+    public override string PersistenceId => "batch-writer";
+    public BatchWriter()
+    {
+        Command<int>(n =>
+        {
+            var now = DateTimeOffset.UtcNow;
+            var events = Enumerable.Range(0, n).Select(i => (IFreezeSagaEvent)new FreezeRequested("s", $"vm{i:D4}", now)).ToList();
+            var left = n;
+            var replyTo = Sender;
+            PersistAll(events, _ => { if (--left == 0) replyTo.Tell("done"); });
+        });
+    }
 }

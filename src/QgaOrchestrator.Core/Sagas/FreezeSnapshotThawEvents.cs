@@ -34,7 +34,7 @@ public enum SagaOutcome
 /// Intents (<see cref="StatusRequested"/>, <see cref="FreezeRequested"/>, <see cref="SnapshotRequested"/>,
 /// <see cref="ThawRequested"/>) are persisted BEFORE the matching message leaves the actor.
 /// </summary>
-public interface IFreezeSagaEvent
+public interface IFreezeSagaEvent : Persistence.IJournalEvent
 {
     string SagaId { get; }
     DateTimeOffset At { get; }

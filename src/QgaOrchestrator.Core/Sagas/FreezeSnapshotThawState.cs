@@ -99,6 +99,18 @@ public sealed record FreezeSnapshotThawState
     public SagaOutcome? Outcome { get; init; }
     public string? EndReason { get; init; }
 
+    // Counters kept by Update so each reply is decided in O(1): scanning every VM per reply made a
+    // 1,000-VM group quadratic (seconds of CPU per phase).
+    private ImmutableArray<int> StepCounts { get; init; } = ImmutableArray.Create(new int[Enum.GetValues<VmStep>().Length]);
+
+    /// <summary>VMs that must still be thawed (see <see cref="VmTrack.MaybeFrozen"/>).</summary>
+    public int MaybeFrozenCount { get; private init; }
+
+    /// <summary>Snapshot targets (frozen or skipped) whose snapshot is not taken yet.</summary>
+    private int SnapshotsPending { get; init; }
+
+    public int CountOf(VmStep step) => StepCounts[(int)step];
+
     public bool IsEnded => Phase == SagaPhase.Ended;
     public IEnumerable<VmTrack> Tracks => Order.Select(id => Vms[id]);
     public IEnumerable<VmTrack> MaybeFrozen => Tracks.Where(v => v.MaybeFrozen);
@@ -128,6 +140,7 @@ public sealed record FreezeSnapshotThawState
             SagaId = s.SagaId, Phase = SagaPhase.Checking, Mode = s.Mode, Name = s.Name, Policy = s.Policy,
             DeadlineAt = s.DeadlineAt, StartedAt = s.At, Order = [.. s.VmIds],
             Vms = s.VmIds.Distinct().ToImmutableDictionary(id => id, id => new VmTrack(id)),
+            StepCounts = Empty.StepCounts.SetItem((int)VmStep.Pending, s.VmIds.Distinct().Count()), MaybeFrozenCount = 0, SnapshotsPending = 0,
             Mountpoints = s.Mountpoints, NoFreezableFs = [.. s.NoFreezableFs], Disks = s.Disks,
         },
         StatusRequested r => Update(r.VmId, v => v with { Step = VmStep.Checking }),
@@ -139,11 +152,8 @@ public sealed record FreezeSnapshotThawState
         VmFrozen f => Update(f.VmId, v => v with { Step = v.ThawConfirmed ? v.Step : VmStep.Frozen, FrozenAt = f.At }),
         VmFreezeFailed f => Update(f.VmId, v => v with { Step = VmStep.FreezeFailed, Reason = f.Reason }),
         SnapshotRequested => this with { Phase = SagaPhase.Snapshotting },
-        SnapshotTaken t when t.VmId is null => this with
-        {
-            GroupSnapshotTaken = true,
-            Vms = Vms.SetItems(SnapshotTargets.Select(id => KeyValuePair.Create(id, Vms[id] with { SnapshotTaken = true, SnapshotAt = t.At }))),
-        },
+        SnapshotTaken t when t.VmId is null => SnapshotTargets.Aggregate(this with { GroupSnapshotTaken = true },
+            (state, id) => state.Update(id, v => v with { SnapshotTaken = true, SnapshotAt = t.At })),
         SnapshotTaken t => Update(t.VmId!, v => v with { SnapshotTaken = true, SnapshotAt = t.At }),
         SnapshotFailed f when f.VmId is not null => Update(f.VmId, v => v with { Reason = f.Reason }),
         SnapshotFailed => this,
@@ -157,8 +167,24 @@ public sealed record FreezeSnapshotThawState
         _ => this,
     };
 
-    private FreezeSnapshotThawState Update(string vmId, Func<VmTrack, VmTrack> f) =>
-        Vms.TryGetValue(vmId, out var v) ? this with { Vms = Vms.SetItem(vmId, f(v)) } : this;
+    private FreezeSnapshotThawState Update(string vmId, Func<VmTrack, VmTrack> f)
+    {
+        if (!Vms.TryGetValue(vmId, out var before)) return this;
+        var after = f(before);
+        var steps = before.Step == after.Step ? StepCounts
+            : StepCounts.SetItem((int)before.Step, StepCounts[(int)before.Step] - 1).SetItem((int)after.Step, StepCounts[(int)after.Step] + 1);
+        return this with
+        {
+            Vms = Vms.SetItem(vmId, after),
+            StepCounts = steps,
+            MaybeFrozenCount = MaybeFrozenCount + One(after.MaybeFrozen) - One(before.MaybeFrozen),
+            SnapshotsPending = SnapshotsPending + One(AwaitsSnapshot(after)) - One(AwaitsSnapshot(before)),
+        };
+    }
+
+    private static bool AwaitsSnapshot(VmTrack v) => v.Step is VmStep.Frozen or VmStep.Skipped && !v.SnapshotTaken;
+
+    private static int One(bool b) => b ? 1 : 0;
 
     // ---- Decide: input → events (pure; the actor persists them, applies them, then acts on intents) ----
 
@@ -245,8 +271,9 @@ public sealed record FreezeSnapshotThawState
             else if (s.FreezeStatus == "frozen") Add(new VmAlreadyFrozen(Id, s.VmId, now));
             else Add(new VmUnavailable(Id, s.VmId, $"unexpected freeze status '{s.FreezeStatus}'", false, now));
 
-            if (State.Tracks.Any(v => v.Step == VmStep.Checking)) return;
-            var blocked = State.Tracks.Where(v => v.Step is VmStep.AlreadyFrozen or VmStep.Unavailable).ToList();
+            if (State.CountOf(VmStep.Checking) > 0) return;
+            var blocked = State.CountOf(VmStep.AlreadyFrozen) + State.CountOf(VmStep.Unavailable) == 0 ? []
+                : State.Tracks.Where(v => v.Step is VmStep.AlreadyFrozen or VmStep.Unavailable).ToList();
             if (blocked.Count > 0)
             {
                 Add(new SagaEnded(Id, SagaOutcome.Failed,
@@ -270,7 +297,7 @@ public sealed record FreezeSnapshotThawState
                 return;
             }
             if (State.Phase == SagaPhase.Compensating) { ThawIfNeeded(f.VmId); return; }
-            if (State.Tracks.All(v => v.Step is VmStep.Frozen or VmStep.Skipped))
+            if (State.CountOf(VmStep.Frozen) + State.CountOf(VmStep.Skipped) == State.Vms.Count)
                 Add(new SnapshotRequested(Id, now));
         }
 
@@ -284,7 +311,7 @@ public sealed record FreezeSnapshotThawState
             }
             if (s.VmId is not null && !State.Vms.ContainsKey(s.VmId)) return;
             Add(new SnapshotTaken(Id, s.VmId, now));
-            if (!State.SnapshotTargets.All(id => State.Vms[id].SnapshotTaken)) return;
+            if (State.SnapshotsPending > 0) return;
             foreach (var v in State.MaybeFrozen.ToList()) Add(new ThawRequested(Id, v.VmId, v.ThawAttempts + 1, now));
             EndIfThawed(snapshotsDone: true);
         }
@@ -307,7 +334,7 @@ public sealed record FreezeSnapshotThawState
         {
             var finishing = State.Phase == SagaPhase.Thawing || (snapshotsDone && State.Phase == SagaPhase.Snapshotting);
             if (!finishing && State.Phase != SagaPhase.Compensating) return;
-            if (State.MaybeFrozen.Any()) return; // includes freezes still in flight
+            if (State.MaybeFrozenCount > 0) return; // includes freezes still in flight
             if (finishing)
             {
                 var skipped = State.Tracks.Where(v => v.Step == VmStep.Skipped).Select(v => v.VmId).ToList();

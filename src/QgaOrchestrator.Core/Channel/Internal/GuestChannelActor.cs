@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
+using QgaOrchestrator.Core.Telemetry;
 using QgaOrchestrator.Core.Vms;
 using QgaOrchestrator.Protocol;
 using QgaOrchestrator.Protocol.Framing;
@@ -289,6 +290,7 @@ internal sealed class GuestChannelActor : UntypedActor, IWithTimers
     private void ResyncNow(string reason)
     {
         _log.Warning("{VmId} guest channel resyncing: {Reason}", VmId, reason);
+        QgaMetrics.ChannelResynced(VmId);
         _lastError = reason;
         BeginSync(reason);
     }
@@ -504,7 +506,10 @@ internal sealed class GuestChannelActor : UntypedActor, IWithTimers
         _phase = to;
         if (from == to) return;
         if (to is Phase.Disconnected or Phase.Broken)
+        {
             _log.Warning("{VmId} guest channel {From} -> {To}: {Reason}", VmId, from, to, reason);
+            QgaMetrics.ChannelBroke(VmId, to == Phase.Broken ? "broken" : "disconnected");
+        }
         else
             _log.Info("{VmId} guest channel {From} -> {To}", VmId, from, to);
         if (to != Phase.Connecting) Listener.Tell(new StateChanged(VmId, to, reason));
@@ -529,11 +534,16 @@ internal sealed class GuestChannelActor : UntypedActor, IWithTimers
             _log.Debug("{VmId} {RequestId} {Command} rejected: {Reason}", VmId, r.RequestId, r.Command.Name, failure.Reason);
         else if (failure is not null)
             _log.Warning("{VmId} {RequestId} {Command} failed: {FailureKind} {Reason}", VmId, r.RequestId, r.Command.Name, failure.Kind, failure.Reason);
+        QgaMetrics.CommandAnswered(VmId, r.Command.Name, QgaMetrics.OutcomeOf(error is not null, failure), p.AcceptedAt); // before the reply: a reader sees it
         r.ReplyTo.Tell(new Vm.Executed(VmId, r.RequestId, r.Command.Name, failure is null && error is null ? ret ?? EmptyObject : null, error, failure));
     }
 
-    private void Fail(Vm.Execute e, Vm.FailureKind kind, string reason) =>
-        e.ReplyTo.Tell(new Vm.Executed(VmId, e.RequestId, e.Command.Name, null, null, new Vm.Failure(kind, reason)));
+    private void Fail(Vm.Execute e, Vm.FailureKind kind, string reason)
+    {
+        var failure = new Vm.Failure(kind, reason);
+        QgaMetrics.CommandAnswered(VmId, e.Command.Name, QgaMetrics.OutcomeOf(false, failure), QgaMetrics.Now());
+        e.ReplyTo.Tell(new Vm.Executed(VmId, e.RequestId, e.Command.Name, null, null, failure));
+    }
 
     private static string Describe(FramedLine line) => line switch
     {

@@ -10,6 +10,9 @@ internal sealed class PendingRequest(Vm.Execute request, DateTimeOffset deadline
 
     public DateTimeOffset Deadline { get; } = deadline;
 
+    /// <summary>When the channel accepted it (<see cref="Telemetry.QgaMetrics.Now"/>), for the latency histogram.</summary>
+    public long AcceptedAt { get; } = Telemetry.QgaMetrics.Now();
+
     public long WireId { get; set; }
 
     /// <summary>guest-shutdown / guest-suspend-*: no reply on success.</summary>

@@ -3,7 +3,9 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 using QgaOrchestrator.Core.Fleet;
+using QgaOrchestrator.Core.Persistence;
 using QgaOrchestrator.Core.Snapshots;
+using QgaOrchestrator.Core.Telemetry;
 using QgaOrchestrator.Core.Vms;
 using QgaOrchestrator.Protocol.Qga;
 
@@ -11,16 +13,23 @@ namespace QgaOrchestrator.Core.Sagas.Internal;
 
 /// <summary>
 /// INTERNAL API. The thin persistent shell around <see cref="FreezeSnapshotThawState"/>:
-/// input → Decide → Apply → PersistAllAsync(events) → act on each intent once it is journaled. Nothing is sent to a
+/// input → Decide → Apply → journal → act on each intent once it is journaled. Nothing is sent to a
 /// VM before the event naming it is in the journal; a persist failure stops the actor (the manager
 /// restarts it and recovery thaws whatever may be frozen).
+/// Confirmations (facts: VmFrozen, SnapshotTaken, VmThawed…) cause no side effect and recovery does not need
+/// them (it thaws every VM with a FreezeRequested and no journaled VmThawed), so they are not written on
+/// their own: they ride in the next intent's write, or a flush timer writes them. Each write is ONE row
+/// (<see cref="JournalBatch"/>), whatever the group size.
 ///
 ///   recovering ──RecoveryCompleted──▶ running (Decide(Recovered) thaws maybe-frozen VMs) ──SagaEnded──▶ ended (queries only)
-/// Timers: "deadline" (single), "thaw-{vm}" (backoff per VM).
+/// Timers: "deadline" (single), "thaw-{vm}" (backoff per VM), "flush" (facts not yet journaled).
 /// </summary>
 internal sealed class FreezeSnapshotThawActor : ReceivePersistentActor, IWithTimers
 {
     private const string DeadlineTimer = "deadline";
+    private const string FlushTimer = "flush";
+    private static readonly TimeSpan FlushDelay = TimeSpan.FromMilliseconds(200);
+    private readonly List<IJournalEvent> _unjournaled = [];
     private readonly string _sagaId;
     private readonly IActorRef _fleet;
     private readonly FreezeSnapshotThaw.Settings _settings;
@@ -38,6 +47,7 @@ internal sealed class FreezeSnapshotThawActor : ReceivePersistentActor, IWithTim
         _log = Context.GetLogger();
         if (settings.JournalPluginId is { } j) JournalPluginId = j;
 
+        Recover<JournalBatch>(b => { foreach (var e in b.Events) State = State.Apply((IFreezeSagaEvent)e); });
         Recover<IFreezeSagaEvent>(e => State = State.Apply(e));
         Recover<RecoveryCompleted>(_ => OnRecovered());
 
@@ -53,11 +63,18 @@ internal sealed class FreezeSnapshotThawActor : ReceivePersistentActor, IWithTim
         Command<FreezeSnapshotThaw.GetState>(g => g.ReplyTo.Tell(new FreezeSnapshotThaw.CurrentState(_sagaId, State)));
         Command<DeadlineTick>(_ => Handle(SagaInput.DeadlineReached.Instance));
         Command<ThawRetryTick>(t => Handle(new SagaInput.ThawRetryDue(t.VmId)));
+        Command<FlushTick>(_ => Flush());
     }
 
     public override string PersistenceId => FreezeSnapshotThaw.PersistenceIdOf(_sagaId);
 
     public ITimerScheduler Timers { get; set; } = null!;
+
+    protected override void PostStop()
+    {
+        QgaMetrics.FrozenChanged(-State.MaybeFrozenCount); // a restarted incarnation adds them back on recovery
+        base.PostStop();
+    }
 
     internal FreezeSnapshotThawState State { get; private set; } = FreezeSnapshotThawState.Empty;
 
@@ -65,6 +82,8 @@ internal sealed class FreezeSnapshotThawActor : ReceivePersistentActor, IWithTim
 
     private void OnRecovered()
     {
+        QgaMetrics.FrozenChanged(State.MaybeFrozenCount); // this process's gauge starts at 0
+
         if (State.Phase == SagaPhase.Created || State.IsEnded) return;
         _log.Warning("Saga {SagaId} recovered in phase {Phase} with {MaybeFrozen} maybe-frozen VMs: compensating",
             _sagaId, State.Phase, State.MaybeFrozen.Count());
@@ -89,11 +108,37 @@ internal sealed class FreezeSnapshotThawActor : ReceivePersistentActor, IWithTim
     {
         var events = State.Decide(input, Now);
         if (events.Count == 0) return;
-        // Decide sees every event at once (state applied now, so the next reply is decided against it);
-        // effects wait for the write. PersistAllAsync does not stash, so replies arriving meanwhile are
-        // decided and written in the same journal batch: ~1 write per burst instead of 1 per VM reply.
+        // State is applied now, so the next reply is decided against it; effects wait for the write.
+        // PersistAsync does not stash: replies arriving meanwhile are decided while the write runs.
+        var maybeFrozen = State.MaybeFrozenCount;
         foreach (var e in events) State = State.Apply(e);
-        PersistAllAsync(events, Act);
+        QgaMetrics.FrozenChanged(State.MaybeFrozenCount - maybeFrozen);
+        _unjournaled.AddRange(events);
+        var intent = false;
+        foreach (var e in events)
+        {
+            if (IsIntent(e)) intent = true;
+            else Act(e); // facts only log or arm a retry timer: nothing leaves the actor
+        }
+        if (intent) Flush();
+        else if (!Timers.IsTimerActive(FlushTimer)) Timers.StartSingleTimer(FlushTimer, FlushTick.Instance, FlushDelay);
+    }
+
+    /// <summary>Events whose side effect must wait until they are journaled.</summary>
+    private static bool IsIntent(IFreezeSagaEvent e) =>
+        e is SagaStarted or StatusRequested or FreezeRequested or SnapshotRequested or CompensationStarted or ThawRequested or SagaEnded;
+
+    private void Flush()
+    {
+        Timers.Cancel(FlushTimer);
+        if (_unjournaled.Count == 0) return;
+        var batch = new JournalBatch([.. _unjournaled]);
+        _unjournaled.Clear();
+        PersistAsync(batch, b =>
+        {
+            foreach (var e in b.Events)
+                if (e is IFreezeSagaEvent fe && IsIntent(fe)) Act(fe);
+        });
     }
 
     /// <summary>Side effects of an event that is already journaled.</summary>
@@ -147,12 +192,23 @@ internal sealed class FreezeSnapshotThawActor : ReceivePersistentActor, IWithTim
                 Timers.CancelAll();
                 StopSnapshotter();
                 _log.Info("Saga {SagaId} ended {Outcome}: {Reason}; group window {Window}", _sagaId, end.Outcome, end.Reason, State.GroupWindow);
+                RecordEnd(end.Outcome);
                 var finished = new FreezeSnapshotThaw.Finished(_sagaId, end.Outcome, end.Reason, State);
                 _replyTo?.Tell(finished);
                 _notify?.Tell(finished);
                 break;
         }
     }
+
+    private void RecordEnd(SagaOutcome outcome)
+    {
+        QgaMetrics.SagaEnded(MetricsKind, outcome.ToString());
+        foreach (var v in State.Tracks)
+            if (v.FreezeWindow is { } w) QgaMetrics.VmFreezeWindow(v.VmId, w);
+        if (State.GroupWindow is { } g) QgaMetrics.GroupFreezeWindow(MetricsKind, g);
+    }
+
+    private const string MetricsKind = "freeze-snapshot-thaw";
 
     private void ArmDeadline()
     {
@@ -228,4 +284,10 @@ internal sealed class FreezeSnapshotThawActor : ReceivePersistentActor, IWithTim
     }
 
     private sealed record ThawRetryTick(string VmId);
+
+    private sealed record FlushTick
+    {
+        public static readonly FlushTick Instance = new();
+        private FlushTick() { }
+    }
 }
