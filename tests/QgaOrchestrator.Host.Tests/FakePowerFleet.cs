@@ -11,7 +11,8 @@ public sealed class FakePowerVm : IAsyncDisposable
 {
     private readonly List<string> _seen = [];
 
-    public FakePowerVm(string id, string status = "running", string? refuse = null)
+    /// <param name="ignore">Takes power commands and does nothing (a guest that never goes down).</param>
+    public FakePowerVm(string id, string status = "running", string? refuse = null, bool ignore = false)
     {
         Id = id;
         Status = status;
@@ -20,6 +21,7 @@ public sealed class FakePowerVm : IAsyncDisposable
             lock (_seen) _seen.Add(r.Execute + (r.Arguments is { } a && a.TryGetProperty("mode", out var m) ? " " + m.GetString() : ""));
             if (!r.Execute.StartsWith("guest-suspend-", StringComparison.Ordinal) && r.Execute != "guest-shutdown") return null;
             if (refuse is not null) return new AgentAction.Respond(FakeGuestAgent.Error(r, "GenericError", refuse));
+            if (ignore) return new AgentAction.Silent();
             var (next, evt) = r.Execute switch
             {
                 "guest-suspend-disk" => ("shutdown", "SUSPEND_DISK"),
@@ -76,14 +78,14 @@ public sealed class FakePowerVm : IAsyncDisposable
     }
 }
 
-/// <summary>One qgaorchd over fake VMs only, for the power sagas: s* start running, r* start suspended, x1 refuses.</summary>
+/// <summary>One qgaorchd over fake VMs only, for the power sagas: s* start running, r* start suspended, x1 refuses, i1 ignores power commands.</summary>
 public sealed class FakePowerFleet : IAsyncLifetime
 {
     public Dictionary<string, FakePowerVm> Vms { get; } = new[]
     {
         new FakePowerVm("s1"), new FakePowerVm("s2"), new FakePowerVm("d1"), new FakePowerVm("d2"),
         new FakePowerVm("r1", "suspended"), new FakePowerVm("r2", "suspended"),
-        new FakePowerVm("x1", refuse: "the guest refuses"),
+        new FakePowerVm("x1", refuse: "the guest refuses"), new FakePowerVm("i1", ignore: true),
     }.ToDictionary(v => v.Id);
 
     public RunningHost Host { get; private set; } = null!;

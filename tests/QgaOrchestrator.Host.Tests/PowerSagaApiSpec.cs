@@ -9,7 +9,10 @@ public sealed class PowerSagaApiSpec(FakePowerFleet fleet) : IClassFixture<FakeP
     private RunningHost Host => fleet.Host;
 
     /// <summary>Follows the saga's event stream to its "end" event and returns that saga (event-driven, bounded).</summary>
-    private async Task<JsonElement> EndOfAsync(string id)
+    private Task<JsonElement> EndOfAsync(string id) => UntilAsync(id, (name, _) => name == "end");
+
+    /// <summary>The first saga (state, progress or end) of the event stream that <paramref name="match"/> accepts.</summary>
+    private async Task<JsonElement> UntilAsync(string id, Func<string, JsonElement, bool> match)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/sagas/{id}/events");
@@ -21,13 +24,14 @@ public sealed class PowerSagaApiSpec(FakePowerFleet fleet) : IClassFixture<FakeP
         while (await stream.ReadLineAsync(cts.Token) is { } line)
         {
             if (line.StartsWith("event: ", StringComparison.Ordinal)) name = line[7..];
-            else if (line.StartsWith("data: ", StringComparison.Ordinal) && name == "end")
+            else if (line.StartsWith("data: ", StringComparison.Ordinal))
             {
                 using var doc = JsonDocument.Parse(line[6..]);
-                return doc.RootElement.Clone();
+                var saga = doc.RootElement.TryGetProperty("saga", out var s) ? s.Clone() : doc.RootElement.Clone();
+                if (match(name, saga)) return saga;
             }
         }
-        throw new InvalidOperationException($"saga {id}: the stream closed without an end event");
+        throw new InvalidOperationException($"saga {id}: the stream closed before the awaited event");
     }
 
     private async Task<JsonElement> StartAndEndAsync(string path, string body, string id, string kind)
@@ -101,6 +105,21 @@ public sealed class PowerSagaApiSpec(FakePowerFleet fleet) : IClassFixture<FakeP
         Assert.Contains("the guest refuses", OnlyVm(saga).GetProperty("reason").GetString());
         var (status, _, _) = await Host.PostAsync("/sagas/api-refused/abort");
         Assert.Equal(409, status);
+    }
+
+    [Fact]
+    public async Task Abort_must_end_a_power_saga_that_waits_for_confirmation_as_aborted()
+    {
+        var (status, started, _) = await Host.PostAsync("/sagas/shutdown", """{"vms": ["i1"], "grace": "5m", "id": "api-abort"}""");
+        Assert.True(status == 202, started.ToString());
+        await UntilAsync("api-abort", (_, saga) => OnlyVm(saga).GetProperty("step").GetString() == "sent");
+
+        var (aborted, _, _) = await Host.PostAsync("/sagas/api-abort/abort", """{"reason": "test"}""");
+
+        Assert.Equal(202, aborted);
+        var end = await EndOfAsync("api-abort");
+        Assert.Equal("aborted", end.GetProperty("outcome").GetString());
+        Assert.Contains("state unknown", OnlyVm(end).GetProperty("reason").GetString());
     }
 
     [Fact]
