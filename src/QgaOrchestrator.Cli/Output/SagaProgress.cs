@@ -30,6 +30,7 @@ internal sealed class SagaProgress(CliContext cli)
             "sent" => 0.5,
             "resyncing" or "final-check" => 0.8,
             "frozen" => snapshot ? 0.8 : 0.5,
+            "skipped" when vm.TryGetProperty("timeline", out _) => 1, // a power saga's skipped VM is done
             "skipped" => snapshot ? 0.8 : 0.5,
             "thawed" or "trimmed" or "succeeded" or "gone" or "failed" or "freeze-failed" or "unavailable" => 1,
             _ => 0,
