@@ -4,8 +4,8 @@ using QgaOrchestrator.Cli.Verbs;
 namespace QgaOrchestrator.Cli;
 
 /// <summary>
-/// qgaorch: the client of qgaorchd's HTTP API (vms, vm, cmd, snapshot, freeze, fstrim, sagas, saga,
-/// snapshot-done, abort) plus the direct <c>guest</c> mode that talks to one socket without the service.
+/// qgaorch: the client of qgaorchd's HTTP API (vms, vm, cmd, snapshot, freeze, fstrim, suspend, resume,
+/// shutdown, sagas, saga, snapshot-done, abort) plus the direct <c>guest</c> mode that talks to one socket without the service.
 /// </summary>
 internal static class CliApp
 {
@@ -18,6 +18,7 @@ internal static class CliApp
         {
             FleetVerbs.Vms(run), FleetVerbs.Vm(run), FleetVerbs.Cmd(run),
             SagaVerbs.Snapshot(run), FreezeVerb.Create(run), SagaVerbs.Fstrim(run),
+            PowerVerbs.Suspend(run), PowerVerbs.Resume(run), PowerVerbs.Shutdown(run),
             SagaVerbs.Sagas(run), SagaVerbs.Saga(run), SagaVerbs.SnapshotDone(run), SagaVerbs.Abort(run),
             new Command("guest", "direct mode without qgaorchd: " + GuestCommand.UsageText["usage: qgaorch guest ".Length..]),
         };

@@ -51,7 +51,7 @@ public sealed class ApiSpec(HostFixture fixture)
         var (status, body, _) = await Host.SendAsync(HttpMethod.Get, "/openapi/v1.json", client: Host.Anonymous);
         Assert.Equal(200, status);
         var paths = body.GetProperty("paths");
-        foreach (var p in new[] { "/vms", "/vms/{id}", "/vms/{id}/commands/{command}", "/sagas/freeze-snapshot-thaw", "/sagas/fstrim", "/sagas/{id}/events", "/sagas/{id}/snapshot-done", "/sagas/{id}/abort" })
+        foreach (var p in new[] { "/vms", "/vms/{id}", "/vms/{id}/commands/{command}", "/sagas/freeze-snapshot-thaw", "/sagas/fstrim", "/sagas/suspend", "/sagas/resume", "/sagas/shutdown", "/sagas/{id}/events", "/sagas/{id}/snapshot-done", "/sagas/{id}/abort" })
             Assert.True(paths.TryGetProperty(p, out _), $"missing {p}");
     }
 

@@ -16,7 +16,7 @@ internal sealed class SagaProgress(CliContext cli)
     private string? _lastPhase;
     private int _drawnLines;
 
-    /// <summary>Progress of one VM, 0..1, by how far its step is along freeze → snapshot → thaw.</summary>
+    /// <summary>Progress of one VM, 0..1, by how far its step is along freeze → snapshot → thaw (power: check → sent → confirmed).</summary>
     public static double VmFraction(JsonElement vm)
     {
         var step = vm.Str("step") ?? "pending";
@@ -27,9 +27,12 @@ internal sealed class SagaProgress(CliContext cli)
             "checking" => 0.1,
             "ready" or "already-frozen" => 0.2,
             "freezing" => 0.35,
+            "sent" => 0.5,
+            "resyncing" or "final-check" => 0.8,
             "frozen" => snapshot ? 0.8 : 0.5,
+            "skipped" when vm.TryGetProperty("timeline", out _) => 1, // a power saga's skipped VM is done
             "skipped" => snapshot ? 0.8 : 0.5,
-            "thawed" or "trimmed" or "gone" or "failed" or "freeze-failed" or "unavailable" => 1,
+            "thawed" or "trimmed" or "succeeded" or "gone" or "failed" or "freeze-failed" or "unavailable" => 1,
             _ => 0,
         };
     }

@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace QgaOrchestrator.Cli.Verbs;
 
-/// <summary>--vms a,b | --selector k=v[,k=v] and --deadline, shared by the saga verbs.</summary>
+/// <summary>--vms a,b | --selector k=v[,k=v] --deadline and --wait, shared by the saga verbs.</summary>
 internal static class GroupOptions
 {
     public static Option<string?> Vms() => new("--vms") { Description = "comma-separated VM ids" };
@@ -10,6 +10,8 @@ internal static class GroupOptions
     public static Option<string?> Selector() => new("--selector") { Description = "labels the VMs must carry: k=v[,k=v]" };
 
     public static Option<string?> Deadline() => new("--deadline") { Description = "freeze deadline (e.g. 30s, 500ms, 2m); the server default when left out" };
+
+    public static Option<bool> Wait() => new("--wait") { Description = "follow the saga to its end with live progress; exit 0 only if it completed" };
 
     /// <summary>The group part of a saga request body ("vms" or "selector"); the server checks the rest.</summary>
     public static Dictionary<string, object?> Body(ParseResult parse, Option<string?> vms, Option<string?> selector)

@@ -16,7 +16,7 @@ internal static class SagaVerbs
         var mode = new Option<string?>("--mode") { Description = "qmp | command | external (server default when left out)" };
         mode.AcceptOnlyFromAmong("qmp", "command", "external");
         var name = new Option<string?>("--name") { Description = "snapshot name (default snap-DATE)" };
-        var wait = new Option<bool>("--wait") { Description = "follow the saga to its end with live progress; exit 0 only if it completed" };
+        var wait = GroupOptions.Wait();
         var command = new Command("snapshot", "freeze a group, snapshot it, thaw it (a freeze-snapshot-thaw saga)") { vms, selector, mode, deadline, name, wait };
         command.SetAction((parse, ct) => run.ApiAsync(parse, async (cli, api) =>
         {
@@ -118,7 +118,7 @@ internal static class SagaVerbs
     }
 
     /// <summary>After a saga was accepted: print its id (or follow it with --wait).</summary>
-    private static async Task<int> StartedAsync(CliContext cli, ApiClient api, JsonElement saga, bool wait, CancellationToken ct)
+    public static async Task<int> StartedAsync(CliContext cli, ApiClient api, JsonElement saga, bool wait, CancellationToken ct)
     {
         var id = saga.Str("id")!;
         if (!wait)
@@ -140,6 +140,11 @@ internal static class SagaVerbs
             $"{(saga.Str("outcome") is { } o ? ", " + o : "")}{(saga.Str("reason") is { } r ? ": " + r : "")}");
         foreach (var vm in saga.Items("vms"))
         {
+            if (vm.Str("command") is { } sent)
+            {
+                cli.Out.WriteLine($"  {vm.Str("vmId"),-20} {vm.Str("step"),-14} {sent}{((vm.Str("evidence") ?? vm.Str("reason")) is { } what ? "  " + what : "")}");
+                continue;
+            }
             var times = new[] { "freezeStartedAt", "frozenAt", "snapshotAt", "thawedAt" }
                 .Select(k => vm.Str(k) is { } t ? $"{k[..^2]} {t[11..23]}" : null).Where(t => t is not null);
             cli.Out.WriteLine($"  {vm.Str("vmId"),-20} {vm.Str("step"),-14} {string.Join("  ", times)}{(vm.Str("reason") is { } why ? "  " + why : "")}");

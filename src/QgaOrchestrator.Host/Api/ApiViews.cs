@@ -31,12 +31,33 @@ public static class SagaKinds
 {
     public const string FreezeSnapshotThaw = "freeze-snapshot-thaw";
     public const string Fstrim = "fstrim";
+    public const string Suspend = "suspend";
+    public const string Resume = "resume";
+    public const string Shutdown = "shutdown";
+
+    public static string Of(SagaKind kind) => kind switch
+    {
+        SagaKind.Suspend => Suspend,
+        SagaKind.Resume => Resume,
+        SagaKind.Shutdown => Shutdown,
+        _ => FreezeSnapshotThaw,
+    };
+
+    public static string Of(PowerOperation op) => op.IsSuspend() ? Suspend : op == PowerOperation.Resume ? Resume : Shutdown;
+
+    public static bool IsPower(string kind) => kind is Suspend or Resume or Shutdown;
 }
 
 /// <summary>One line of <c>GET /sagas</c>; Outcome null = still running.</summary>
 public sealed record SagaSummaryView(string Id, string Kind, DateTimeOffset RegisteredAt, string? Outcome);
 
-/// <summary>One VM's timeline inside a freeze saga.</summary>
+/// <summary>One dated line of a power saga's VM timeline.</summary>
+public sealed record SagaTimelineView(DateTimeOffset At, string What);
+
+/// <summary>
+/// One VM inside a saga: the freeze timeline (freeze sagas), or, for power sagas, the command sent,
+/// QEMU's evidence, when it was sent and ended, and the dated timeline (the freeze fields stay null).
+/// </summary>
 public sealed record SagaVmView(
     string VmId,
     string Step,
@@ -47,7 +68,13 @@ public sealed record SagaVmView(
     DateTimeOffset? ThawedAt,
     double? FreezeWindowMs,
     bool SnapshotTaken,
-    int ThawAttempts);
+    int ThawAttempts,
+    string? Command = null,
+    string? Evidence = null,
+    DateTimeOffset? SentAt = null,
+    DateTimeOffset? EndedAt = null,
+    double? DurationMs = null,
+    IReadOnlyList<SagaTimelineView>? Timeline = null);
 
 /// <summary><c>GET /sagas/{id}</c> of any kind: the phase, the outcome once ended, and one timeline per VM.</summary>
 public sealed record SagaView(
@@ -86,6 +113,23 @@ public sealed record SagaView(
                 !t.Results.TryGetValue(vm, out var error) ? "pending" : error is null ? "trimmed" : "failed",
                 error, null, null, null, null, null, false, 0)).ToList());
     }
+
+    /// <summary>A power saga: Mode is the suspend or shutdown mode (null for resume); each VM ends succeeded, failed or skipped.</summary>
+    public static SagaView From(PowerSagaState s) => new(
+        s.SagaId, SagaKinds.Of(s.Operation), Kebab(s.Phase.ToString()), ModeOf(s.Operation), null,
+        s.Outcome is { } o ? Kebab(o.ToString()) : null, s.EndReason, s.StartedAt, s.EndedAt, null, null,
+        s.Tracks.Select(v => new SagaVmView(v.VmId, Kebab(v.Step.ToString()), v.Reason, null, null, null, null, null, false, 0,
+            v.Command, v.Evidence, v.SentAt, v.EndedAt, v.Duration?.TotalMilliseconds,
+            v.Timeline.Select(t => new SagaTimelineView(t.At, t.What)).ToList())).ToList());
+
+    private static string? ModeOf(PowerOperation op) => op switch
+    {
+        PowerOperation.SuspendRam => "ram",
+        PowerOperation.SuspendDisk => "disk",
+        PowerOperation.SuspendHybrid => "hybrid",
+        PowerOperation.Resume => null,
+        _ => op.ShutdownModeArgument(),
+    };
 
     public static string Kebab(string pascal) => JsonNamingPolicy.KebabCaseLower.ConvertName(pascal);
 }

@@ -58,6 +58,17 @@ public sealed class JsonBody
         return v.ValueKind == JsonValueKind.String ? v.GetString() : throw Wrong(name, "a string", v);
     }
 
+    public bool? Bool(string name)
+    {
+        if (Get(name) is not { } v) return null;
+        return v.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw Wrong(name, "a boolean", v),
+        };
+    }
+
     public long? Integer(string name, long min, long max)
     {
         if (Get(name) is not { } v) return null;

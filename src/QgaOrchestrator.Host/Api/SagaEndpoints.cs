@@ -10,7 +10,7 @@ using Serilog.Context;
 namespace QgaOrchestrator.Host.Api;
 
 /// <summary>
-/// <c>/sagas</c>: start a freeze-snapshot-thaw or fstrim saga on a group of VMs, list and follow them,
+/// <c>/sagas</c>: start a freeze-snapshot-thaw, fstrim or power (suspend, resume, shutdown; <see cref="PowerSagaEndpoints"/>) saga on a group of VMs, list and follow them,
 /// and drive an external-mode saga (snapshot-done, abort). Every input is checked before anything
 /// starts: a bad request never leaves a saga behind.
 /// </summary>
@@ -27,12 +27,13 @@ public static class SagaEndpoints
         sagas.MapPost("/fstrim", StartTrimAsync)
             .WithSummary("guest-fstrim on a group with a concurrency limit; body: {vms|selector, concurrency, minimum, id}")
             .Accepts<TrimRequestDoc>("application/json").Produces<SagaView>(202).ProducesProblem(400);
+        sagas.MapPowerEndpoints();
         sagas.MapGet("/", ListAsync).WithSummary("Every saga of this node, oldest first").Produces<SagaSummaryView[]>();
         sagas.MapGet("/{id}", GetAsync).WithSummary("One saga with each VM's timeline").Produces<SagaView>().ProducesProblem(404);
         sagas.MapPost("/{id}/snapshot-done", SnapshotDoneAsync)
             .WithSummary("External mode: your snapshot is done (body {error} if it failed); the saga thaws")
             .Produces<SagaView>(202).ProducesProblem(404).ProducesProblem(409);
-        sagas.MapPost("/{id}/abort", AbortAsync).WithSummary("Abort a running saga (body {reason}); it thaws whatever may be frozen")
+        sagas.MapPost("/{id}/abort", AbortAsync).WithSummary("Abort a running saga (body {reason}); a freeze thaws whatever may be frozen, a power saga stops waiting (unsent VMs skipped)")
             .Produces<SagaView>(202).ProducesProblem(404).ProducesProblem(409);
         sagas.MapGet("/{id}/events", SagaEventStream.StreamAsync).WithSummary("Server-sent events: state, then progress per journaled event, then end")
             .Produces(200, contentType: "text/event-stream").ProducesProblem(404);
@@ -75,22 +76,32 @@ public static class SagaEndpoints
         body.RejectUnknownMembers();
 
         using var _ = LogContext.PushProperty("SagaId", id);
+        return await StartThroughManagerAsync(o, id, deadline + TimeSpan.FromMinutes(1), replyTo => new SagaManager.StartFreeze(id, mode, name, replyTo,
+            VmIds: group, Deadline: deadline, Policy: policy, Mountpoints: mountpoints), ct);
+    }
+
+    /// <summary>
+    /// Tells the saga manager a Start* whose ReplyTo is a one-off actor, and answers 202 once the saga is
+    /// journaled (Started), 409 for a used id, 400 for another refusal. <paramref name="lifetime"/> bounds
+    /// how long that actor waits for the saga's Finished.
+    /// </summary>
+    public static async Task<IResult> StartThroughManagerAsync(Orchestrator o, string id, TimeSpan lifetime, Func<Akka.Actor.IActorRef, object> start, CancellationToken ct)
+    {
         var started = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var replyTo = o.System.ActorOf(Internal.SagaStartReplyActor.Props(started, deadline + TimeSpan.FromMinutes(1)));
-        (await o.SagasAsync(ct)).Tell(new SagaManager.StartFreeze(id, mode, name, replyTo, VmIds: group,
-            Deadline: deadline, Policy: policy, Mountpoints: mountpoints), Akka.Actor.ActorRefs.NoSender);
+        var replyTo = o.System.ActorOf(Internal.SagaStartReplyActor.Props(started, lifetime));
+        (await o.SagasAsync(ct)).Tell(start(replyTo), Akka.Actor.ActorRefs.NoSender);
         object reply;
         try
         {
-            reply = await started.Task.WaitAsync(options.AskTimeout, ct);
+            reply = await started.Task.WaitAsync(o.Options.AskTimeout, ct);
         }
         catch (TimeoutException)
         {
-            throw new Akka.Actor.AskTimeoutException($"saga {id} was not confirmed within {DurationText.Format(options.AskTimeout)}");
+            throw new Akka.Actor.AskTimeoutException($"saga {id} was not confirmed within {DurationText.Format(o.Options.AskTimeout)}");
         }
         return reply switch
         {
-            FreezeSnapshotThaw.Started => Results.Accepted($"/sagas/{id}", await ViewAsync(o, id, ct)),
+            FreezeSnapshotThaw.Started or PowerSaga.Started => Results.Accepted($"/sagas/{id}", await ViewAsync(o, id, ct)),
             SagaManager.Rejected r when r.Reason.Contains("already used", StringComparison.Ordinal) => ApiProblems.Conflict($"saga id '{id}' is already used"),
             SagaManager.Rejected r => ApiProblems.Invalid("vms", r.Reason),
             var other => throw new InvalidOperationException($"unexpected reply {other.GetType().Name}"),
@@ -118,7 +129,7 @@ public static class SagaEndpoints
     {
         var freezes = (SagaManager.SagaList)await o.AskAsync(o.SagasAsync(ct), r => new SagaManager.ListSagas(r), ct);
         var trims = (TrimManager.TrimList)await o.AskAsync(o.TrimsAsync(ct), r => new TrimManager.ListTrims(r), ct);
-        var all = freezes.Sagas.Select(s => new SagaSummaryView(s.SagaId, SagaKinds.FreezeSnapshotThaw, s.RegisteredAt, s.Outcome is { } x ? SagaView.Kebab(x.ToString()) : null))
+        var all = freezes.Sagas.Select(s => new SagaSummaryView(s.SagaId, SagaKinds.Of(s.Kind), s.RegisteredAt, s.Outcome is { } x ? SagaView.Kebab(x.ToString()) : null))
             .Concat(trims.Trims.Select(t => SagaView.From(t) is var v ? new SagaSummaryView(t.SagaId, SagaKinds.Fstrim, t.StartedAt, v.Outcome) : null!))
             .OrderBy(s => s.RegisteredAt).ToList();
         return Results.Ok(all);
@@ -149,7 +160,7 @@ public static class SagaEndpoints
         body.RejectUnknownMembers();
         var view = await ViewAsync(o, id, ct);
         if (view.Ended) throw ApiProblemException.Conflict($"saga {id} has already ended ({view.Outcome})");
-        if (view.Kind != SagaKinds.FreezeSnapshotThaw) throw ApiProblemException.Conflict($"a {view.Kind} saga cannot be aborted (it holds nothing)");
+        if (view.Kind == SagaKinds.Fstrim) throw ApiProblemException.Conflict($"a {view.Kind} saga cannot be aborted (it holds nothing)");
         (await o.SagasAsync(ct)).Tell(new SagaManager.Abort(id, reason), Akka.Actor.ActorRefs.NoSender);
         return Results.Accepted($"/sagas/{id}", view);
     }
@@ -162,6 +173,7 @@ public static class SagaEndpoints
         return await o.AskAsync(o.SagasAsync(ct), r => new SagaManager.GetSaga(id, r), ct) switch
         {
             FreezeSnapshotThaw.CurrentState s => SagaView.From(s.State),
+            PowerSaga.CurrentState p => SagaView.From(p.State),
             SagaManager.UnknownSaga => throw ApiProblemException.NotFound("id", $"no saga '{id}'"),
             var other => throw new InvalidOperationException($"unexpected reply {other.GetType().Name}"),
         };
@@ -202,7 +214,7 @@ public static class SagaEndpoints
         }
     }
 
-    private static string SagaId(JsonBody body, string prefix)
+    public static string SagaId(JsonBody body, string prefix)
     {
         var id = body.String("id") ?? $"{prefix}-{DateTimeOffset.UtcNow:yyyyMMddHHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
         CheckName("id", id);

@@ -18,8 +18,8 @@ public static class SagaEventStream
 {
     public static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
 
-    /// <summary>Trims are not journaled event by event; their stream polls at this pace.</summary>
-    public static readonly TimeSpan TrimPollInterval = TimeSpan.FromMilliseconds(500);
+    /// <summary>Trims and power sagas publish no progress events; their stream polls the saga at this pace.</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
 
     public static async Task StreamAsync(string id, HttpContext context, Orchestrator o, IOptions<JsonOptions> json, CancellationToken ct)
     {
@@ -40,9 +40,9 @@ public static class SagaEventStream
                 await WriteAsync(response, "end", JsonSerializer.Serialize(view, options), ct);
                 return;
             }
-            if (view.Kind == SagaKinds.Fstrim)
+            if (view.Kind == SagaKinds.Fstrim || SagaKinds.IsPower(view.Kind))
             {
-                await PollTrimAsync(id, response, o, options, ct);
+                await PollAsync(id, view.Kind == SagaKinds.Fstrim ? "TrimProgressed" : "PowerProgressed", response, o, options, ct);
                 return;
             }
             while (true)
@@ -81,12 +81,12 @@ public static class SagaEventStream
         }
     }
 
-    private static async Task PollTrimAsync(string id, HttpResponse response, Orchestrator o, JsonSerializerOptions options, CancellationToken ct)
+    private static async Task PollAsync(string id, string eventName, HttpResponse response, Orchestrator o, JsonSerializerOptions options, CancellationToken ct)
     {
         var last = "";
         while (true)
         {
-            await Task.Delay(TrimPollInterval, ct);
+            await Task.Delay(PollInterval, ct);
             var view = await SagaEndpoints.ViewAsync(o, id, ct);
             var text = JsonSerializer.Serialize(view, options);
             if (view.Ended)
@@ -94,7 +94,7 @@ public static class SagaEventStream
                 await WriteAsync(response, "end", text, ct);
                 return;
             }
-            if (text != last) await WriteAsync(response, "progress", JsonSerializer.Serialize(new SagaProgressView("TrimProgressed", null, DateTimeOffset.UtcNow, view), options), ct);
+            if (text != last) await WriteAsync(response, "progress", JsonSerializer.Serialize(new SagaProgressView(eventName, null, DateTimeOffset.UtcNow, view), options), ct);
             last = text;
         }
     }

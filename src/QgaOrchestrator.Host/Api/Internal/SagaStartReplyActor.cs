@@ -4,8 +4,8 @@ using QgaOrchestrator.Core.Sagas;
 namespace QgaOrchestrator.Host.Api.Internal;
 
 /// <summary>
-/// INTERNAL API. The ReplyTo of one StartFreeze from the API: hands Started/Rejected to the HTTP request,
-/// then absorbs the saga's later AllFrozen/Finished (which would otherwise be dead letters) until it ends.
+/// INTERNAL API. The ReplyTo of one Start* (freeze or power) from the API: hands Started/Rejected to the
+/// HTTP request, then absorbs the saga's later AllFrozen/Finished (which would otherwise be dead letters) until it ends.
 /// </summary>
 internal sealed class SagaStartReplyActor : ReceiveActor
 {
@@ -13,6 +13,7 @@ internal sealed class SagaStartReplyActor : ReceiveActor
     {
         SetReceiveTimeout(lifetime);
         Receive<FreezeSnapshotThaw.Started>(s => reply.TrySetResult(s));
+        Receive<PowerSaga.Started>(s => reply.TrySetResult(s));
         Receive<SagaManager.Rejected>(r =>
         {
             reply.TrySetResult(r);
@@ -20,6 +21,7 @@ internal sealed class SagaStartReplyActor : ReceiveActor
         });
         Receive<FreezeSnapshotThaw.AllFrozen>(_ => { });
         Receive<FreezeSnapshotThaw.Finished>(_ => Context.Stop(Self));
+        Receive<PowerSaga.Finished>(_ => Context.Stop(Self));
         Receive<ReceiveTimeout>(_ => Context.Stop(Self));
     }
 
