@@ -32,7 +32,7 @@ public static class QgaHost
     public const string SystemConfigDir = "/etc/qgaorch";
 
     /// <summary>The Meter the Core's instruments are created on (exported at /metrics).</summary>
-    public const string MeterName = "QgaOrchestrator";
+    public const string MeterName = QgaOrchestrator.Core.Telemetry.QgaMetrics.MeterName;
 
     /// <summary>Exit code when the configuration is refused (sysexits EX_CONFIG; the unit does not restart on it).</summary>
     public const int ExitConfig = 78;
@@ -176,6 +176,8 @@ public static class QgaHost
                 : null,
             Command = options.SnapshotCommand is { } c ? new CommandSnapshotProvider(c, options.SnapshotCommandPerVm, options.SnapshotCommandTimeout) : null,
         };
+        // synchronous=NORMAL on each SQLite connection (WAL): survives a process crash, see SagaPersistence.SqliteSetup.
+        if (options.JournalProvider != "postgresql") akka.AddSetup(SagaPersistence.SqliteSetup(options.StateDir));
         akka.AddHocon(journal, HoconAddMode.Prepend)
             .WithQgaSerilog()
             .WithQgaFleet(options.Vms)

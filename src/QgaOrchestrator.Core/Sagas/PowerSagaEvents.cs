@@ -37,7 +37,7 @@ public enum PowerGroupPolicy
 /// <see cref="PowerCommandRequested"/> is persisted BEFORE the command leaves the actor; checks and
 /// status polls are reads and are re-sent freely after a restart.
 /// </summary>
-public interface IPowerSagaEvent
+public interface IPowerSagaEvent : Persistence.IJournalEvent
 {
     string SagaId { get; }
     DateTimeOffset At { get; }
