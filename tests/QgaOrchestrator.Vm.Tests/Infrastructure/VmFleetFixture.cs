@@ -17,6 +17,11 @@ public sealed class VmFleetFixture : IAsyncLifetime
     public const string Isa = "isa";
     /// <summary>Shut down by its test.</summary>
     public const string Power = "power";
+    /// <summary>
+    /// The power sagas' own guest (S3-safe bzImage): suspended and resumed with <see cref="Peer"/> as a
+    /// group, then shut down (<see cref="PowerSagaVmSpec"/> orders its tests so).
+    /// </summary>
+    public const string Sleeper = "sleeper";
     public const string Vsock = "vsock";
 
     /// <summary>Boot under TCG on a loaded 2-core machine is 5-40 s per guest when they boot together.</summary>
@@ -55,10 +60,11 @@ public sealed class VmFleetFixture : IAsyncLifetime
             var roles = new List<(string Role, AgentChannel Channel)>
             {
                 (Main, AgentChannel.VirtioSerial), (Peer, AgentChannel.VirtioSerial), (Isa, AgentChannel.IsaSerial), (Power, AgentChannel.VirtioSerial),
+                (Sleeper, AgentChannel.VirtioSerial),
             };
             if (VmRequirements.VsockMissing.Value is null) roles.Add((Vsock, AgentChannel.Vsock));
             for (int i = 0; i < roles.Count; i++)
-                _vms[roles[i].Role] = QemuVm.Start(image, roles[i].Role, roles[i].Channel, i + 1, suspendable: roles[i].Role == Peer);
+                _vms[roles[i].Role] = QemuVm.Start(image, roles[i].Role, roles[i].Channel, i + 1, suspendable: roles[i].Role is Peer or Sleeper);
         }
         finally
         {
