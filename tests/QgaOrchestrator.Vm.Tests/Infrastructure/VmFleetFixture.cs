@@ -11,16 +11,18 @@ public sealed class VmFleetFixture : IAsyncLifetime
 {
     /// <summary>Virtio-serial guests: channel commands, fstrim, and a two-VM snapshot group with <see cref="Peer"/>.</summary>
     public const string Main = "main";
-    /// <summary>The second group member; also suspended to S3 and woken (so it boots the S3-safe bzImage).</summary>
+    /// <summary>
+    /// The second group member; also suspended to S3 and woken by the suspend saga (so it boots the
+    /// S3-safe bzImage). Once per boot only: after one wakeup this guest's next S3 or poweroff never
+    /// reaches QEMU (the kernel counts the suspend a success, QEMU stays running), so no other test
+    /// may suspend or shut it down.
+    /// </summary>
     public const string Peer = "peer";
     /// <summary>The agent on the second COM port.</summary>
     public const string Isa = "isa";
     /// <summary>Shut down by its test.</summary>
     public const string Power = "power";
-    /// <summary>
-    /// The power sagas' own guest (S3-safe bzImage): suspended and resumed with <see cref="Peer"/> as a
-    /// group, then shut down (<see cref="PowerSagaVmSpec"/> orders its tests so).
-    /// </summary>
+    /// <summary>Shut down by the shutdown saga.</summary>
     public const string Sleeper = "sleeper";
     public const string Vsock = "vsock";
 
@@ -64,7 +66,7 @@ public sealed class VmFleetFixture : IAsyncLifetime
             };
             if (VmRequirements.VsockMissing.Value is null) roles.Add((Vsock, AgentChannel.Vsock));
             for (int i = 0; i < roles.Count; i++)
-                _vms[roles[i].Role] = QemuVm.Start(image, roles[i].Role, roles[i].Channel, i + 1, suspendable: roles[i].Role is Peer or Sleeper);
+                _vms[roles[i].Role] = QemuVm.Start(image, roles[i].Role, roles[i].Channel, i + 1, suspendable: roles[i].Role == Peer);
         }
         finally
         {
