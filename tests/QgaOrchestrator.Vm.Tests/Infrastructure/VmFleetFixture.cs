@@ -11,12 +11,19 @@ public sealed class VmFleetFixture : IAsyncLifetime
 {
     /// <summary>Virtio-serial guests: channel commands, fstrim, and a two-VM snapshot group with <see cref="Peer"/>.</summary>
     public const string Main = "main";
-    /// <summary>The second group member; also suspended to S3 and woken (so it boots the S3-safe bzImage).</summary>
+    /// <summary>
+    /// The second group member; also suspended to S3 and woken by the suspend saga (so it boots the
+    /// S3-safe bzImage). Once per boot only: after one wakeup this guest's next S3 or poweroff never
+    /// reaches QEMU (the kernel counts the suspend a success, QEMU stays running), so no other test
+    /// may suspend or shut it down.
+    /// </summary>
     public const string Peer = "peer";
     /// <summary>The agent on the second COM port.</summary>
     public const string Isa = "isa";
     /// <summary>Shut down by its test.</summary>
     public const string Power = "power";
+    /// <summary>Shut down by the shutdown saga.</summary>
+    public const string Sleeper = "sleeper";
     public const string Vsock = "vsock";
 
     /// <summary>Boot under TCG on a loaded 2-core machine is 5-40 s per guest when they boot together.</summary>
@@ -55,6 +62,7 @@ public sealed class VmFleetFixture : IAsyncLifetime
             var roles = new List<(string Role, AgentChannel Channel)>
             {
                 (Main, AgentChannel.VirtioSerial), (Peer, AgentChannel.VirtioSerial), (Isa, AgentChannel.IsaSerial), (Power, AgentChannel.VirtioSerial),
+                (Sleeper, AgentChannel.VirtioSerial),
             };
             if (VmRequirements.VsockMissing.Value is null) roles.Add((Vsock, AgentChannel.Vsock));
             for (int i = 0; i < roles.Count; i++)
