@@ -135,9 +135,8 @@ api sagas
 # qgaorchd holds each VM's QGA and QMP socket now (QEMU takes one client each), so the API shuts them down;
 # the command completes when QMP reports SHUTDOWN.
 if [ "$mode" = qmp ]; then
-  for i in $(seq 1 "$count"); do
-    api cmd "vm$i" guest-shutdown --timeout 60s >/dev/null && echo "  vm$i: shut down (QMP SHUTDOWN seen)"
-  done
+  echo "demo: shutdown saga (guest-shutdown, confirmed by QEMU's SHUTDOWN event; ACPI powerdown after the grace)"
+  api shutdown --selector group=demo --mode powerdown --grace 60s --fallback --wait
 else
   echo "demo: local agents are stopped (they are not VMs to power off); every loop mount is checked thawed and unmounted"
 fi

@@ -99,7 +99,7 @@ internal sealed class SagaProgress(CliContext cli)
         cli.Out.WriteLine($"saga {saga.Str("id")} {saga.Str("outcome") ?? saga.Str("phase")}{window}{(saga.Str("reason") is { } r ? ": " + r : "")}");
         foreach (var vm in saga.Items("vms"))
         {
-            var frozen = vm.TryGetProperty("freezeWindowMs", out var w) && w.ValueKind == JsonValueKind.Number ? $"freeze window {w.GetDouble():0} ms" : "no freeze window";
+            var frozen = vm.TryGetProperty("freezeWindowMs", out var w) && w.ValueKind == JsonValueKind.Number ? $"freeze window {w.GetDouble():0} ms" : "";
             cli.Out.WriteLine($"  {vm.Str("vmId"),-20} {vm.Str("step"),-14} {frozen}{(vm.Str("reason") is { } vmReason ? "  " + vmReason : "")}");
         }
     }
