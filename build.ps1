@@ -58,6 +58,16 @@ function Invoke-Publish {
     Get-ChildItem $Bin | ForEach-Object { Write-Host ("publish: {0,-10} {1,10:N0} bytes" -f $_.Name, $_.Length) }
 }
 
+# The PostgreSQL journal tests read QGAORCH_TEST_PG. When it is unset and we are root with Debian's
+# postgresql-15, start a throwaway local server (.ci/postgres: own data dir and port) for this run.
+function Start-TestPostgres {
+    if ($env:QGAORCH_TEST_PG -or (& id -u) -ne '0' -or -not (Test-Path '/usr/lib/postgresql/15/bin/initdb')) { return $false }
+    $line = & bash (Join-Path $Root '.ci/postgres') start
+    if ($LASTEXITCODE -eq 0 -and "$line" -match "QGAORCH_TEST_PG='([^']+)'") { $env:QGAORCH_TEST_PG = $Matches[1]; return $true }
+    Write-Host 'test: the local PostgreSQL did not start; the PostgreSQL tests will skip and say why.'
+    return $false
+}
+
 function Invoke-Test {
     Invoke-Deps
     Invoke-Publish
@@ -65,6 +75,7 @@ function Invoke-Test {
     $results = Join-Path $Artifacts 'test-results'
     Remove-Item -Recurse -Force $results -ErrorAction SilentlyContinue
     New-Item -ItemType Directory -Force $results | Out-Null
+    $startedPostgres = Start-TestPostgres
     $failedProjects = @()
     # One project at a time: on 2 cores, parallel projects make each other's deadlines race.
     foreach ($proj in Get-ChildItem (Join-Path $Root 'tests') -Recurse -Filter '*.Tests.csproj' | Sort-Object Name) {
@@ -72,6 +83,7 @@ function Invoke-Test {
         & dotnet test $proj.FullName -c Release -nologo -v minimal --logger "trx;LogFileName=$($proj.BaseName).trx" --results-directory $results
         if ($LASTEXITCODE -ne 0) { $failedProjects += $proj.BaseName }
     }
+    if ($startedPostgres) { & bash (Join-Path $Root '.ci/postgres') stop }
     $passed = 0; $failed = 0; $skipped = 0
     foreach ($trx in Get-ChildItem $results -Filter '*.trx') {
         [xml]$doc = Get-Content $trx.FullName
