@@ -16,9 +16,13 @@ internal sealed unsafe class UnixListenChannel : IAgentChannel
     public UnixListenChannel(string path)
     {
         _path = path;
-        var pathBytes = Encoding.UTF8.GetBytes(path);
-        if (pathBytes.Length >= SunPathLength) throw new IOException($"socket path too long: '{path}'");
+        if (Encoding.UTF8.GetByteCount(path) >= SunPathLength) throw new IOException($"socket path too long: '{path}'");
         if (File.Exists(path)) File.Delete(path); // a stale socket from a previous run
+        // Bind under a temporary name and rename once listening, so the path never exists while a connect
+        // would be refused (a host that connects as soon as the socket appears must never see ECONNREFUSED).
+        var temporary = $"{path}.{Environment.ProcessId}";
+        var bindPath = Encoding.UTF8.GetByteCount(temporary) < SunPathLength ? temporary : path;
+        var pathBytes = Encoding.UTF8.GetBytes(bindPath);
         _fd = Libc.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (_fd < 0) throw new IOException($"failed to create socket: {Libc.StrError(Libc.Errno)}");
         // struct sockaddr_un { sa_family_t sun_family; char sun_path[108]; }
@@ -27,6 +31,7 @@ internal sealed unsafe class UnixListenChannel : IAgentChannel
         *(ushort*)addr = AF_UNIX;
         pathBytes.CopyTo(new Span<byte>(addr + 2, SunPathLength));
         ListenSocket.BindAndListen(_fd, addr, (uint)(2 + pathBytes.Length + 1), path);
+        if (bindPath != path) File.Move(bindPath, path, overwrite: true);
     }
 
     public bool IsListening => true;
