@@ -88,7 +88,7 @@ function Invoke-Test {
     foreach ($trx in Get-ChildItem $results -Filter '*.trx') {
         [xml]$doc = Get-Content $trx.FullName
         $c = $doc.TestRun.ResultSummary.Counters
-        $passed += [int]$c.passed; $failed += [int]$c.failed; $skipped += [int]$c.notExecuted
+        $passed += [int]$c.passed; $failed += [int]$c.failed; $skipped += [int]$c.total - [int]$c.executed  # the TRX notExecuted counter stays 0 for xunit skips
     }
     if ($failedProjects.Count -gt 0 -and $failed -eq 0) { $failed = $failedProjects.Count }  # a project that crashed before reporting
     Write-Host ''
