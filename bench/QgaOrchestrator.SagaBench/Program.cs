@@ -50,7 +50,7 @@ if (args.Length > 0 && args[0] == "pure")
         var now = DateTimeOffset.UtcNow;
         var st = FreezeSnapshotThawState.Empty;
         var all = new List<IFreezeSagaEvent>();
-        void Feed(SagaInput input) { var ev = st.Decide(input, now); foreach (var e in ev) { st = st.Apply(e); all.Add(e); } }
+        void Feed(SagaInput input) { var (ev, next) = st.DecideAndApply(input, now); st = next; all.AddRange(ev); }
         var swp = Stopwatch.StartNew();
         Feed(new SagaInput.Begin("s", ids, SnapshotMode.Qmp, "x", TimeSpan.FromMinutes(1), UnavailablePolicy.FailGroup, new Dictionary<string, IReadOnlyList<string>>(), [], ids.ToDictionary(i => i, i => (IReadOnlyList<string>)["drive0"])));
         var t0 = swp.Elapsed;
