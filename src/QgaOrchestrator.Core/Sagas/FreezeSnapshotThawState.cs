@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 
 namespace QgaOrchestrator.Core.Sagas;
 
@@ -171,8 +172,7 @@ public sealed record FreezeSnapshotThawState
     {
         if (!Vms.TryGetValue(vmId, out var before)) return this;
         var after = f(before);
-        var steps = before.Step == after.Step ? StepCounts
-            : StepCounts.SetItem((int)before.Step, StepCounts[(int)before.Step] - 1).SetItem((int)after.Step, StepCounts[(int)after.Step] + 1);
+        var steps = before.Step == after.Step ? StepCounts : Moved(StepCounts, before.Step, after.Step);
         return this with
         {
             Vms = Vms.SetItem(vmId, after),
@@ -182,16 +182,31 @@ public sealed record FreezeSnapshotThawState
         };
     }
 
+    // One copy of the (11-int) counter array per step change, not two.
+    private static ImmutableArray<int> Moved(ImmutableArray<int> counts, VmStep from, VmStep to)
+    {
+        var copy = counts.ToArray();
+        copy[(int)from]--;
+        copy[(int)to]++;
+        return ImmutableCollectionsMarshal.AsImmutableArray(copy);
+    }
+
     private static bool AwaitsSnapshot(VmTrack v) => v.Step is VmStep.Frozen or VmStep.Skipped && !v.SnapshotTaken;
 
     private static int One(bool b) => b ? 1 : 0;
 
     // ---- Decide: input → events (pure; the actor persists them, applies them, then acts on intents) ----
 
-    public IReadOnlyList<IFreezeSagaEvent> Decide(SagaInput input, DateTimeOffset now)
+    public IReadOnlyList<IFreezeSagaEvent> Decide(SagaInput input, DateTimeOffset now) => DecideAndApply(input, now).Events;
+
+    /// <summary>
+    /// <see cref="Decide"/> plus the state its events lead to (the same as applying them in order): Decide
+    /// applies each event as it goes, so the caller need not apply them a second time.
+    /// </summary>
+    public (IReadOnlyList<IFreezeSagaEvent> Events, FreezeSnapshotThawState State) DecideAndApply(SagaInput input, DateTimeOffset now)
     {
         var d = new Decision(this, now);
-        if (IsEnded && input is not SagaInput.Begin) return [];
+        if (IsEnded && input is not SagaInput.Begin) return ([], this);
         switch (input)
         {
             case SagaInput.Begin b when Phase == SagaPhase.Created:
@@ -238,7 +253,7 @@ public sealed record FreezeSnapshotThawState
                 d.EndIfThawed();
                 break;
         }
-        return d.Events;
+        return (d.Events, d.State);
     }
 
     // Events are serialized: keep to plain List/Dictionary (collection-expression types do not round-trip).

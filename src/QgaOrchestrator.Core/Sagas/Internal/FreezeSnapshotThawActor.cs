@@ -106,12 +106,12 @@ internal sealed class FreezeSnapshotThawActor : ReceivePersistentActor, IWithTim
 
     private void Handle(SagaInput input)
     {
-        var events = State.Decide(input, Now);
+        var (events, next) = State.DecideAndApply(input, Now);
         if (events.Count == 0) return;
         // State is applied now, so the next reply is decided against it; effects wait for the write.
         // PersistAsync does not stash: replies arriving meanwhile are decided while the write runs.
         var maybeFrozen = State.MaybeFrozenCount;
-        foreach (var e in events) State = State.Apply(e);
+        State = next;
         QgaMetrics.FrozenChanged(State.MaybeFrozenCount - maybeFrozen);
         _unjournaled.AddRange(events);
         var intent = false;
@@ -163,7 +163,7 @@ internal sealed class FreezeSnapshotThawActor : ReceivePersistentActor, IWithTim
                 else Send(f.VmId, QgaCommands.GuestFsfreezeFreeze, null, $"freeze:{f.VmId}");
                 break;
             case VmFrozen f:
-                _log.Debug("Saga {SagaId} {VmId} frozen ({Count} filesystems)", _sagaId, f.VmId, f.Count);
+                if (_log.IsDebugEnabled) _log.Debug("Saga {SagaId} {VmId} frozen ({Count} filesystems)", _sagaId, f.VmId, f.Count);
                 break;
             case VmFreezeFailed f:
                 _log.Warning("Saga {SagaId} {VmId} freeze failed: {Reason}", _sagaId, f.VmId, f.Reason);
@@ -249,22 +249,19 @@ internal sealed class FreezeSnapshotThawActor : ReceivePersistentActor, IWithTim
     private void OnExecuted(Vm.Executed r)
     {
         var error = r.Error?.ToString() ?? (r.Failure is { } f ? $"{f.Kind}: {f.Reason}" : null);
-        var parts = r.RequestId.Split(':');
-        switch (parts[0])
+        var id = r.RequestId; // "status:{vm}", "freeze:{vm}", "thaw:{vm}:{attempt}" (read without splitting: one per reply)
+        if (id.StartsWith("status:", StringComparison.Ordinal))
         {
-            case "status":
-                string? status = null;
-                if (r.Return is { ValueKind: JsonValueKind.String } s) status = s.GetString();
-                Handle(new SagaInput.StatusObserved(r.VmId, status, error is null ? null : "no agent / paused: " + error));
-                break;
-            case "freeze":
-                Handle(new SagaInput.FreezeObserved(r.VmId, r.Return is { ValueKind: JsonValueKind.Number } n ? n.GetInt64() : null, error ?? (r.Return is null ? "no count returned" : null)));
-                break;
-            case "thaw" when parts.Length == 3 && int.TryParse(parts[2], out var attempt):
-                if (State.Vms.TryGetValue(r.VmId, out var v) && v.ThawAttempts == attempt) // drop stale replies of older attempts
-                    Handle(new SagaInput.ThawObserved(r.VmId, r.Return is { ValueKind: JsonValueKind.Number } c ? c.GetInt64() : 0, error));
-                break;
+            string? status = null;
+            if (r.Return is { ValueKind: JsonValueKind.String } s) status = s.GetString();
+            Handle(new SagaInput.StatusObserved(r.VmId, status, error is null ? null : "no agent / paused: " + error));
         }
+        else if (id.StartsWith("freeze:", StringComparison.Ordinal))
+            Handle(new SagaInput.FreezeObserved(r.VmId, r.Return is { ValueKind: JsonValueKind.Number } n ? n.GetInt64() : null, error ?? (r.Return is null ? "no count returned" : null)));
+        else if (id.StartsWith("thaw:", StringComparison.Ordinal)
+                 && int.TryParse(id.AsSpan(id.LastIndexOf(':') + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var attempt)
+                 && State.Vms.TryGetValue(r.VmId, out var v) && v.ThawAttempts == attempt) // drop stale replies of older attempts
+            Handle(new SagaInput.ThawObserved(r.VmId, r.Return is { ValueKind: JsonValueKind.Number } c ? c.GetInt64() : 0, error));
     }
 
     private void OnUnknownVm(FleetManager.UnknownVm u)
