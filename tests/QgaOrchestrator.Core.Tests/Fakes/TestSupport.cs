@@ -212,6 +212,8 @@ public sealed class QgaAgentProcess : IAsyncDisposable
         using var watcher = new FileSystemWatcher(dir) { EnableRaisingEvents = true };
         var created = new TaskCompletionSource();
         watcher.Created += (_, e) => { if (e.FullPath == socket) created.TrySetResult(); };
+        // qga-agent binds under a temporary name and renames it into place once it listens.
+        watcher.Renamed += (_, e) => { if (e.FullPath == socket) created.TrySetResult(); };
         var psi = new ProcessStartInfo(BinaryPath!)
         {
             ArgumentList = { "-m", "unix-listen", "-p", socket, "-t", dir, "-b", QemuGaProcess.Blocked },
