@@ -61,19 +61,18 @@ public sealed class ApiSpec(HostFixture fixture)
         using var meter = new Meter(QgaHost.MeterName);
         var counter = meter.CreateCounter<long>("qgaorch_test_probe");
         counter.Add(3);
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        string text;
-        do
+        var text = "";
+        // The exporter caches a scrape briefly, so the probe shows up in a later one.
+        await Eventually.UntilAsync(async () =>
         {
             using var response = await Host.Client.GetAsync("/metrics");
             Assert.Equal(200, (int)response.StatusCode);
             Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
             text = await response.Content.ReadAsStringAsync();
-            if (text.Contains("qgaorch_test_probe", StringComparison.Ordinal)) break;
+            if (text.Contains("qgaorch_test_probe", StringComparison.Ordinal)) return true;
             counter.Add(1);
-            await Task.Delay(200); // the exporter caches a scrape briefly
-        }
-        while (DateTime.UtcNow < deadline);
+            return false;
+        }, TimeSpan.FromSeconds(20), () => "qgaorch_test_probe never appeared in /metrics");
         Assert.Contains("qgaorch_test_probe", text, StringComparison.Ordinal);
     }
 

@@ -118,9 +118,11 @@ public sealed class CliSpec(HostFixture fixture)
         await Host.WaitForAgentAsync("g2");
         var marker = Path.Combine(Host.Dir, "command-started-" + Guid.NewGuid().ToString("N")[..6]);
         using var interrupt = new CancellationTokenSource();
+        var commandStarted = new TaskCompletionSource();
+        using var watcher = new FileSystemWatcher(Host.Dir, Path.GetFileName(marker)) { EnableRaisingEvents = true };
+        watcher.Created += (_, _) => commandStarted.TrySetResult();
         var run = Host.CliAsync(interrupt.Token, "freeze", "--vms", "g2", "--deadline", "60s", "--", "sh", "-c", $"touch {marker}; exec sleep 60");
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!File.Exists(marker) && DateTime.UtcNow < deadline && !run.IsCompleted) await Task.Delay(50);
+        await Task.WhenAny(commandStarted.Task, run).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.True(File.Exists(marker), "COMMAND never ran");
         await interrupt.CancelAsync(); // what SIGINT/SIGTERM do in Program
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using QgaOrchestrator.Core.Tests.Fakes;
 using QgaOrchestrator.Core.Vms;
 
@@ -100,14 +101,12 @@ public sealed class FakePowerFleet : IAsyncLifetime
     private async Task WaitConnectedAsync(string id)
     {
         await Host.WaitForAgentAsync(id);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (true)
+        JsonElement body = default;
+        await Eventually.UntilAsync(async () =>
         {
-            var (_, body, _) = await Host.GetAsync("/vms/" + id);
-            if (body.GetProperty("monitorConnected").GetBoolean()) return;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{id}: monitor not connected: {body}");
-            await Task.Delay(100);
-        }
+            (_, body, _) = await Host.GetAsync("/vms/" + id);
+            return body.GetProperty("monitorConnected").GetBoolean();
+        }, TimeSpan.FromSeconds(20), () => $"{id}: monitor not connected: {body}");
     }
 
     public async Task DisposeAsync()

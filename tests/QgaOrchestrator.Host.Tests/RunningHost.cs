@@ -88,14 +88,12 @@ public sealed class RunningHost : IAsyncDisposable
     /// <summary>Waits (bounded) until the fleet reports the VM's agent connected: the channel's sync handshake is done.</summary>
     public async Task WaitForAgentAsync(string vmId, TimeSpan? within = null)
     {
-        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(20));
-        while (true)
+        JsonElement body = default;
+        await Eventually.UntilAsync(async () =>
         {
-            var (status, body, _) = await GetAsync("/vms/" + vmId);
-            if (status == 200 && body.GetProperty("agentConnected").GetBoolean()) return;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{vmId}: agent not connected: {body}");
-            await Task.Delay(100);
-        }
+            (var status, body, _) = await GetAsync("/vms/" + vmId);
+            return status == 200 && body.GetProperty("agentConnected").GetBoolean();
+        }, within ?? TimeSpan.FromSeconds(20), () => $"{vmId}: agent not connected: {body}");
     }
 
     /// <summary>Runs a qgaorch verb in-process against this host; returns its exit code and outputs.</summary>
