@@ -11,7 +11,15 @@ public sealed class HostFixture : IAsyncLifetime
 {
     private readonly ScratchGuests _guests = new();
 
-    public FakeQmpServer Qmp { get; } = new() { Handler = (cmd, _) => cmd == "transaction" ? "{\"return\": {}" : null };
+    public FakeQmpServer Qmp { get; } = new()
+    {
+        Handler = (cmd, _) => cmd switch
+        {
+            "transaction" => "{\"return\": {}",
+            "query-named-block-nodes" => "{\"return\": [{\"node-name\": \"disk0\", \"file\": \"/fake/disk0.qcow2\"}]",
+            _ => null,
+        },
+    };
 
     public RunningHost Host { get; private set; } = null!;
 

@@ -11,6 +11,8 @@ public static class QmpCommands
     public const string Transaction = "transaction";
     public const string QueryStatus = "query-status";
     public const string QueryCurrentMachine = "query-current-machine";
+    /// <summary>Every block node with its file and backing file: where a disk's chain tops out now.</summary>
+    public const string QueryNamedBlockNodes = "query-named-block-nodes";
     public const string SystemWakeup = "system_wakeup";
     public const string SystemPowerdown = "system_powerdown";
 
