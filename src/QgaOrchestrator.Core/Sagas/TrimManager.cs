@@ -24,13 +24,14 @@ public static class TrimManager
 
     public sealed record UnknownTrim(string SagaId);
 
-    /// <summary>One trim: its VMs, the results so far (VmId → error, null = trimmed), and whether it ended.</summary>
+    /// <summary>One trim: its VMs, the results so far (VmId → error, null = trimmed), each VM's per-mount results, and whether it ended.</summary>
     public sealed record TrimSummary(
         string SagaId,
         DateTimeOffset StartedAt,
         IReadOnlyList<string> VmIds,
         IReadOnlyDictionary<string, string?> Results,
-        DateTimeOffset? EndedAt);
+        DateTimeOffset? EndedAt,
+        IReadOnlyDictionary<string, IReadOnlyList<FleetTrim.TrimmedPath>>? Paths = null);
 
     public const string ActorName = "trims";
 

@@ -54,8 +54,11 @@ public sealed record SagaSummaryView(string Id, string Kind, DateTimeOffset Regi
 /// <summary>One dated line of a power saga's VM timeline.</summary>
 public sealed record SagaTimelineView(DateTimeOffset At, string What);
 
+/// <summary>One mount of an fstrim saga's VM: the bytes the guest trimmed there, or its error.</summary>
+public sealed record SagaTrimView(string Path, long? TrimmedBytes, long? MinimumBytes, string? Error);
+
 /// <summary>
-/// One VM inside a saga: the freeze timeline (freeze sagas), or, for power sagas, the command sent,
+/// One VM inside a saga: the freeze timeline (freeze sagas), the per-mount results (fstrim), or, for power sagas, the command sent,
 /// QEMU's evidence, when it was sent and ended, and the dated timeline (the freeze fields stay null).
 /// </summary>
 public sealed record SagaVmView(
@@ -74,7 +77,8 @@ public sealed record SagaVmView(
     DateTimeOffset? SentAt = null,
     DateTimeOffset? EndedAt = null,
     double? DurationMs = null,
-    IReadOnlyList<SagaTimelineView>? Timeline = null);
+    IReadOnlyList<SagaTimelineView>? Timeline = null,
+    IReadOnlyList<SagaTrimView>? Trimmed = null);
 
 /// <summary><c>GET /sagas/{id}</c> of any kind: the phase, the outcome once ended, and one timeline per VM.</summary>
 public sealed record SagaView(
@@ -111,7 +115,10 @@ public sealed record SagaView(
             t.StartedAt, t.EndedAt, null, null,
             t.VmIds.Select(vm => new SagaVmView(vm,
                 !t.Results.TryGetValue(vm, out var error) ? "pending" : error is null ? "trimmed" : "failed",
-                error, null, null, null, null, null, false, 0)).ToList());
+                error, null, null, null, null, null, false, 0,
+                Trimmed: t.Paths?.TryGetValue(vm, out var paths) == true
+                    ? paths.Select(p => new SagaTrimView(p.Path, p.Trimmed, p.Minimum, p.Error)).ToList()
+                    : null)).ToList());
     }
 
     /// <summary>A power saga: Mode is the suspend or shutdown mode (null for resume); each VM ends succeeded, failed or skipped.</summary>

@@ -28,11 +28,21 @@ internal sealed class FleetTrimActor : ReceivePersistentActor
             foreach (var vm in _state.InFlight) Send(vm); // idempotent: re-send what was in flight
         });
         Command<FleetTrim.Start>(s => { _replyTo = s.ReplyTo; Handle(_state.DecideStart(s)); });
-        Command<Vm.Executed>(r => Handle(_state.DecideReply(r.VmId, r.Error?.ToString() ?? r.Failure?.Reason)));
+        Command<Vm.Executed>(OnTrimmed);
         Command<FleetManager.UnknownVm>(u => Handle(_state.DecideReply(u.VmId, "unknown VM: " + u.Reason)));
     }
 
     public override string PersistenceId => "trim-" + _sagaId;
+
+    private void OnTrimmed(Vm.Executed r)
+    {
+        var error = r.Error?.ToString() ?? r.Failure?.Reason;
+        // A success without a readable "paths" list still counts as trimmed (nothing per mount to show).
+        var paths = error is null && r.TryGetResult(QgaCommands.GuestFstrim, out var result, out _) && result is not null
+            ? result.Paths.Select(p => new FleetTrim.TrimmedPath(p.Path, p.Trimmed, p.Minimum, p.Error)).ToList()
+            : null;
+        Handle(_state.DecideReply(r.VmId, error, paths));
+    }
 
     private void Handle(IReadOnlyList<FleetTrim.ITrimEvent> events)
     {
@@ -44,7 +54,7 @@ internal sealed class FleetTrimActor : ReceivePersistentActor
             if (e is FleetTrim.TrimEnded)
             {
                 _log.Info("Trim {SagaId} ended: {Count} VMs, {Failed} failed", _sagaId, _state.Done.Count, _state.Done.Count(d => d.Value is not null));
-                _replyTo?.Tell(new FleetTrim.Finished(_sagaId, _state.Done));
+                _replyTo?.Tell(new FleetTrim.Finished(_sagaId, _state.Done, _state.Paths));
             }
         });
     }

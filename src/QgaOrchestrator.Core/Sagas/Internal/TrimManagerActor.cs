@@ -20,7 +20,7 @@ internal sealed class TrimManagerActor : ReceiveActor
         Receive<FleetTrim.Finished>(f =>
         {
             if (!_trims.TryGetValue(f.SagaId, out var t)) return;
-            _trims = _trims.SetItem(f.SagaId, t with { Results = f.Results, EndedAt = DateTimeOffset.UtcNow });
+            _trims = _trims.SetItem(f.SagaId, t with { Results = f.Results, Paths = f.Paths, EndedAt = DateTimeOffset.UtcNow });
             _log.Info("Trim {SagaId} finished: {Failed} of {Count} failed", f.SagaId, f.Results.Count(r => r.Value is not null), f.Results.Count);
         });
         Receive<TrimManager.ListTrims>(l => l.ReplyTo.Tell(new TrimManager.TrimList(_trims.Values.OrderBy(t => t.StartedAt).ToList())));
