@@ -181,6 +181,6 @@ public static class QgaHost
         akka.AddHocon(journal, HoconAddMode.Prepend)
             .WithQgaSerilog()
             .WithQgaFleet(options.Vms)
-            .WithQgaSagas(new SagaManager.Settings { Saga = saga });
+            .WithQgaSagas(new SagaManager.Settings { Saga = saga, Power = PowerSaga.Settings.Default with { RequestTimeout = options.RequestTimeout } });
     }
 }
