@@ -25,6 +25,12 @@ public sealed class VmFleetFixture : IAsyncLifetime
     /// <summary>Shut down by the shutdown saga.</summary>
     public const string Sleeper = "sleeper";
     public const string Vsock = "vsock";
+    /// <summary>
+    /// The qgaorchd group (<see cref="ServiceVmSpec"/>), used only through the service: snapshots, fstrim, the
+    /// kill mid-freeze, then its shutdown saga (ServiceB's suspend and resume come last on that S3-safe guest).
+    /// </summary>
+    public const string ServiceA = "svc-a";
+    public const string ServiceB = "svc-b";
 
     /// <summary>Boot under TCG on a loaded 2-core machine is 5-40 s per guest when they boot together.</summary>
     public static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(180);
@@ -62,11 +68,11 @@ public sealed class VmFleetFixture : IAsyncLifetime
             var roles = new List<(string Role, AgentChannel Channel)>
             {
                 (Main, AgentChannel.VirtioSerial), (Peer, AgentChannel.VirtioSerial), (Isa, AgentChannel.IsaSerial), (Power, AgentChannel.VirtioSerial),
-                (Sleeper, AgentChannel.VirtioSerial),
+                (Sleeper, AgentChannel.VirtioSerial), (ServiceA, AgentChannel.VirtioSerial), (ServiceB, AgentChannel.VirtioSerial),
             };
             if (VmRequirements.VsockMissing.Value is null) roles.Add((Vsock, AgentChannel.Vsock));
             for (int i = 0; i < roles.Count; i++)
-                _vms[roles[i].Role] = QemuVm.Start(image, roles[i].Role, roles[i].Channel, i + 1, suspendable: roles[i].Role == Peer);
+                _vms[roles[i].Role] = QemuVm.Start(image, roles[i].Role, roles[i].Channel, i + 1, suspendable: roles[i].Role is Peer or ServiceB);
         }
         finally
         {
