@@ -33,4 +33,18 @@ public sealed class FleetTrimSpec : Akka.TestKit.Xunit2.TestKit
         Assert.Contains("unknown VM", done.Results["b"]);
         Assert.Equal(3, guests.Log.Count(l => l.EndsWith("guest-fstrim", StringComparison.Ordinal)));
     }
+
+    [Fact]
+    public void FleetTrim_state_must_keep_each_mounts_bytes_and_fail_a_vm_whose_guest_could_not_trim_a_mount()
+    {
+        var s = FleetTrim.State.Empty;
+        foreach (var e in s.DecideStart(new FleetTrim.Start("t", ["a", "b"], 2, null, ActorRefs.Nobody))) s = s.Apply(e);
+        foreach (var e in s.DecideReply("a", null, [new("/data", 56_843_264, 0, null)])) s = s.Apply(e);
+        foreach (var e in s.DecideReply("b", null, [new("/data", 1024, 0, null), new("/boot", null, null, "Operation not supported")])) s = s.Apply(e);
+        Assert.True(s.Ended);
+        Assert.Null(s.Done["a"]);
+        Assert.Equal(56_843_264, Assert.Single(s.Paths["a"]).Trimmed);
+        Assert.Equal("guest-fstrim could not trim /boot: Operation not supported", s.Done["b"]); // qemu-ga answers success; the mount fails the VM
+        Assert.Equal(2, s.Paths["b"].Count);
+    }
 }
