@@ -152,6 +152,13 @@ public sealed class SagaApiSpec(HostFixture fixture)
         await reader;
         Assert.Equal("completed", end.GetProperty("outcome").GetString());
         Assert.All(end.GetProperty("vms").EnumerateArray(), vm => Assert.Equal("trimmed", vm.GetProperty("step").GetString()));
+        // Each agent is confined to its scratch mount: that is the one path it reports, with the bytes trimmed.
+        Assert.All(end.GetProperty("vms").EnumerateArray(), vm =>
+        {
+            var path = Assert.Single(vm.GetProperty("trimmed").EnumerateArray());
+            Assert.Contains(path.GetProperty("path").GetString(), fixture.Mounts);
+            Assert.True(path.GetProperty("trimmedBytes").GetInt64() >= 0);
+        });
         Assert.Equal(409, (await Host.PostAsync($"/sagas/{id}/abort")).Status);
     }
 }
