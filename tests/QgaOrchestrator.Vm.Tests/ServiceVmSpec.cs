@@ -41,11 +41,7 @@ public sealed class ServiceVmSpec(VmFleetFixture fixture, ServiceFixture service
 
         AssertCompletedSnapshot(await SagaEndAsync(id));
         AssertOverlays(id, "api");
-        foreach (var vm in Group)
-        {
-            Assert.Equal("thawed", (await CommandAsync(vm, "guest-fsfreeze-status")).GetString());
-            await AssertWritableAsync(vm);
-        }
+        await AssertGroupThawedAndWritableAsync();
     }
 
     [VmFact, TestOrder(2)]
@@ -161,11 +157,7 @@ public sealed class ServiceVmSpec(VmFleetFixture fixture, ServiceFixture service
             Output?.WriteLine($"{vm.GetProperty("vmId")}: frozen {window.TotalSeconds:0.0} s across the kill and restart");
             Assert.True(window < AgentSelfThaw, $"{vm.GetProperty("vmId")}: thawed after {window.TotalSeconds:0} s: the agent's self-thaw, not the recovered saga");
         }
-        foreach (var vm in Group)
-        {
-            Assert.Equal("thawed", (await CommandAsync(vm, "guest-fsfreeze-status")).GetString());
-            await AssertWritableAsync(vm);
-        }
+        await AssertGroupThawedAndWritableAsync();
     }
 
     [VmFact, TestOrder(6)]
@@ -285,6 +277,16 @@ public sealed class ServiceVmSpec(VmFleetFixture fixture, ServiceFixture service
         var (status, body, _) = await Host.PostAsync($"/vms/{vm}/commands/{command}?timeout=30s", json);
         Assert.True(status == 200, $"{vm} {command} {json}: {status} {body}");
         return body.GetProperty("return");
+    }
+
+    /// <summary>Each guest reports thawed, and a write to its /data goes through.</summary>
+    private async Task AssertGroupThawedAndWritableAsync()
+    {
+        foreach (var vm in Group)
+        {
+            Assert.Equal("thawed", (await CommandAsync(vm, "guest-fsfreeze-status")).GetString());
+            await AssertWritableAsync(vm);
+        }
     }
 
     /// <summary>Writes a file in the guest's /data through the file commands of the API and reads it back.</summary>
