@@ -7,7 +7,7 @@ namespace QgaOrchestrator.SagaBench;
 /// <summary>The bench's side modes: raw journal write latency and the state machine alone.</summary>
 internal static class Probes
 {
-    /// <summary>`journal`: latency of one PersistAll of n events (one row per event), repeated.</summary>
+    /// <summary>`journal`: latency of one PersistAll of n events (one row per event), then of one JournalBatch row of n events (as the saga writes).</summary>
     public static async Task Journal(ActorSystem system)
     {
         var probe = Inbox.Create(system);
@@ -18,6 +18,13 @@ internal static class Probes
             writer.Tell(n, probe.Receiver);
             await probe.ReceiveAsync(TimeSpan.FromMinutes(1));
             Console.WriteLine($"journal batch {n}: {sw.Elapsed.TotalMilliseconds:F2} ms");
+        }
+        foreach (var n in new[] { 1, 1, 10, 200, 2000, 1, 10, 200, 2000, 1, 10, 200, 2000 })
+        {
+            var sw = Stopwatch.StartNew();
+            writer.Tell(-n, probe.Receiver);
+            await probe.ReceiveAsync(TimeSpan.FromMinutes(1));
+            Console.WriteLine($"one JournalBatch row of {n} events: {sw.Elapsed.TotalMilliseconds:F2} ms");
         }
     }
 
@@ -70,23 +77,6 @@ internal static class Probes
             _ = QgaOrchestrator.Core.Snapshots.Internal.QmpSnapshotActor.Transactions(provider, "saga-1", "nightly", ids.Select(vm => (vm, (IReadOnlyList<string>)["drive0", "drive1"])).ToList());
             var t1 = sw.Elapsed.TotalMilliseconds;
             sw.Restart();
-            foreach (var vm in ids) { _ = provider.OverlayPath("saga-1", vm, "drive0", "nightly"); _ = provider.OverlayPath("saga-1", vm, "drive1", "nightly"); }
-            Console.Write($"(paths alone {sw.Elapsed.TotalMilliseconds:F2} ms) ");
-            sw.Restart();
-            foreach (var vm in ids)
-            {
-                var buffer = new System.Buffers.ArrayBufferWriter<byte>(400);
-                using (var w = new System.Text.Json.Utf8JsonWriter(buffer)) { w.WriteStartObject(); w.WriteString("a", "/var/lib/qga/snapshots/vm0001-drive0-nightly.qcow2"); w.WriteString("b", "/var/lib/qga/snapshots/vm0001-drive1-nightly.qcow2"); w.WriteEndObject(); }
-            }
-            Console.Write($"(writer alone {sw.Elapsed.TotalMilliseconds:F2} ms) ");
-            sw.Restart();
-            var bytes0 = System.Text.Encoding.UTF8.GetBytes("{\"a\":\"/var/lib/qga/snapshots/vm0001-drive0-nightly.qcow2\",\"b\":\"/var/lib/qga/snapshots/vm0001-drive1-nightly.qcow2\"}");
-            foreach (var vm in ids) { var rd = new System.Text.Json.Utf8JsonReader(bytes0); _ = System.Text.Json.JsonElement.ParseValue(ref rd); }
-            Console.Write($"(parse alone {sw.Elapsed.TotalMilliseconds:F2} ms) ");
-            sw.Restart();
-            _ = QgaOrchestrator.Core.Snapshots.Internal.QmpSnapshotActor.Transactions(provider, "saga-1", "nightly", ids.Select(vm => (vm, (IReadOnlyList<string>)["drive0", "drive1"])).ToList());
-            Console.Write($"(again {sw.Elapsed.TotalMilliseconds:F2} ms, gen0 {GC.CollectionCount(0)} gen2 {GC.CollectionCount(2)}) ");
-            sw.Restart();
             var bytes = ser.ToBinary(batch);
             var t2 = sw.Elapsed.TotalMilliseconds;
             sw.Restart();
@@ -100,6 +90,13 @@ internal static class Probes
         public override string PersistenceId => "batch-writer";
         public BatchWriter()
         {
+            Command<int>(n => n < 0, n =>
+            {
+                var now = DateTimeOffset.UtcNow;
+                var replyTo = Sender;
+                var batch = new QgaOrchestrator.Core.Persistence.JournalBatch(Enumerable.Range(0, -n).Select(i => (QgaOrchestrator.Core.Persistence.IJournalEvent)new FreezeRequested("s", $"vm{i:D4}", now)).ToList());
+                PersistAsync(batch, _ => replyTo.Tell("done"));
+            });
             Command<int>(n =>
             {
                 var now = DateTimeOffset.UtcNow;
