@@ -9,16 +9,20 @@ using QgaOrchestrator.Core.Fleet;
 using QgaOrchestrator.Core.Vms;
 using QgaOrchestrator.Protocol.Qga;
 
-// bench [--vms N] [--seconds S] [--requests R]
+// bench [--vms N] [--seconds S] [--requests R] [--metrics]
 //   1. per-command overhead: median guest-ping through fleet → VM → channel vs a raw socket round trip
 //   2. memory per idle VM (managed heap; agents live in a child process)
 //   3. aggregate commands/s over N VMs, each with its own agent socket
+//   --metrics: an OpenTelemetry MeterProvider collects the QgaOrchestrator meter (as qgaorchd's AddMeter does), read
+//   every second by a reader with a no-op exporter (qgaorchd's Prometheus endpoint reads on scrape), so the
+//   instruments' hot path runs as in production; without it nothing listens and the instruments are skipped.
 if (args is ["agents", "--count", var c, "--dir", var d])
     return await BenchAgents.RunAsync(int.Parse(c, CultureInfo.InvariantCulture), d);
 
 int vms = Option("--vms", 1000);
 int seconds = Option("--seconds", 10);
 int requests = Option("--requests", 20000);
+using var metrics = args.Contains("--metrics") ? MetricsCollection.Start() : null;
 int Option(string name, int fallback)
 {
     int i = Array.IndexOf(args, name);
@@ -29,7 +33,7 @@ var dir = Directory.CreateTempSubdirectory("qgaorch-bench-").FullName;
 using var agents = StartAgents(vms, dir);
 try
 {
-    Console.WriteLine($"cores {Environment.ProcessorCount}, VMs {vms}, {requests} sequential pings, {seconds} s throughput run");
+    Console.WriteLine($"cores {Environment.ProcessorCount}, VMs {vms}, {requests} sequential pings, {seconds} s throughput run, metrics {(metrics is null ? "not collected" : "collected (OpenTelemetry SDK)")}, load average {LoadAverage()}");
     var raw = RawRoundTrips(BenchAgents.SocketPath(dir, 0), requests);
 
     var config = ConfigurationFactory.ParseString("akka.loglevel = WARNING\nakka.log-dead-letters = off");
@@ -61,6 +65,8 @@ try
 
     var (done, failed, elapsed) = await Throughput(system, fleet, vms, TimeSpan.FromSeconds(seconds));
     Console.WriteLine($"throughput: {done / elapsed.TotalSeconds:0} commands/s over {vms} VMs ({done} ok, {failed} failed in {elapsed.TotalSeconds:0.0} s)");
+    if (metrics is not null) Console.WriteLine($"metrics: {metrics.Describe()}");
+    Console.WriteLine($"load average at end: {LoadAverage()}");
     await system.Terminate();
 }
 finally
@@ -120,6 +126,12 @@ static async Task<(long Done, long Failed, TimeSpan Elapsed)> Throughput(ActorSy
     long done = Interlocked.Read(ref counters.Done), failed = Interlocked.Read(ref counters.Failed);
     foreach (var d in drivers) system.Stop(d);
     return (done, failed, sw.Elapsed);
+}
+
+static string LoadAverage()
+{
+    try { return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+    catch (IOException) { return "n/a"; }
 }
 
 static double Median(double[] xs)

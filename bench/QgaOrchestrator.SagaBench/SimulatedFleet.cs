@@ -23,6 +23,10 @@ public sealed class SimGuest(string id, TimeSpan latency)
     /// </summary>
     public TimeSpan Own => TimeSpan.FromTicks(Interlocked.Read(ref _ownTicks));
 
+    /// <summary>Per step (freeze, snapshot, thaw): when this VM took the request, when its timer fired (UTC, the saga's clock).</summary>
+    public readonly DateTimeOffset[] Taken = new DateTimeOffset[3];
+    public readonly DateTimeOffset[] Fired = new DateTimeOffset[3];
+
     public void AddOwn(TimeSpan t) => Interlocked.Add(ref _ownTicks, t.Ticks);
 
     public void ResetOwn() => Interlocked.Exchange(ref _ownTicks, 0);
@@ -84,13 +88,20 @@ internal sealed class SimVm : ReceiveActor
         var scheduler = Context.System.Scheduler;
         _inFlight = new Cancelable(scheduler);
 #pragma warning disable AK1004 // cancelled in PostStop
-        void Later(IActorRef to, object reply, bool own)
+        // step: 0 freeze, 1 snapshot, 2 thaw, -1 not part of the group window (status)
+        void Later(IActorRef to, object reply, int step)
         {
             // Own time ends when the timer fires (the guest "answers"): waiting for a thread after that is ours.
             var r = new Reply(to, reply);
             var taken = Stopwatch.GetTimestamp();
+            if (step >= 0) g.Taken[step] = DateTimeOffset.UtcNow;
             var self = Self;
-            void Fired() { if (own) g.AddOwn(Stopwatch.GetElapsedTime(taken)); }
+            void Fired()
+            {
+                if (step < 0) return;
+                g.AddOwn(Stopwatch.GetElapsedTime(taken));
+                g.Fired[step] = DateTimeOffset.UtcNow;
+            }
             if (TaskTimer) Task.Delay(g.Latency, _inFlight.Token).ContinueWith(_ => { Fired(); return r; }, TaskScheduler.Default).PipeTo(self);
             else scheduler.Advanced.ScheduleOnce(g.Latency, () => { Fired(); self.Tell(r); }, _inFlight);
         }
@@ -120,12 +131,12 @@ internal sealed class SimVm : ReceiveActor
                     reply = Ok(Empty);
                     break;
             }
-            Later(e.ReplyTo, reply, own: e.Command.Name != "guest-fsfreeze-status");
+            Later(e.ReplyTo, reply, e.Command.Name switch { "guest-fsfreeze-status" => -1, "guest-fsfreeze-thaw" => 2, _ => 0 });
         });
         Receive<Vm.ExecuteQmp>(q =>
         {
             if (q.Command == "transaction" && !g.Frozen) g.SnapshotsWhileThawed++;
-            Later(q.ReplyTo, new Vm.QmpExecuted(q.VmId, q.RequestId, q.Command, Empty, null, null), own: q.Command == "transaction");
+            Later(q.ReplyTo, new Vm.QmpExecuted(q.VmId, q.RequestId, q.Command, Empty, null, null), q.Command == "transaction" ? 1 : -1);
         });
         Receive<Reply>(r => r.To.Tell(r.Message));
         ReceiveAny(_ => { }); // subscriptions, resync: no events in this simulation

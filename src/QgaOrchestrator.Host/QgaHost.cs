@@ -12,6 +12,7 @@ using QgaOrchestrator.Core.Logging;
 using QgaOrchestrator.Core.Persistence;
 using QgaOrchestrator.Core.Sagas;
 using QgaOrchestrator.Core.Snapshots;
+using QgaOrchestrator.Core.Telemetry;
 using QgaOrchestrator.Host.Api;
 using QgaOrchestrator.Host.Configuration;
 using Serilog;
@@ -97,7 +98,13 @@ public static class QgaHost
         builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(j => ApiJson.Configure(j.SerializerOptions));
         builder.Services.AddOpenApi();
-        builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(MeterName).AddPrometheusExporter());
+        builder.Services.AddOpenTelemetry().WithMetrics(m =>
+        {
+            m.AddMeter(MeterName);
+            foreach (var name in QgaMetrics.PerVmInstruments) // vm × command × outcome passes the default limit of 2,000 series
+                m.AddView(name, new MetricStreamConfiguration { CardinalityLimit = QgaMetrics.PerVmCardinalityLimit });
+            m.AddPrometheusExporter();
+        });
         builder.Services.AddAkka("qgaorchd", (akka, _) => ConfigureAkka(akka, options));
 
         var app = builder.Build();

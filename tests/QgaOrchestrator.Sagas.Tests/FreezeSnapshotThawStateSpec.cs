@@ -29,6 +29,32 @@ public sealed class FreezeSnapshotThawStateSpec
     private static IEnumerable<string> Vms<T>(IEnumerable<IFreezeSagaEvent> es, Func<T, string> id) => es.OfType<T>().Select(id);
 
     [Fact]
+    public void State_must_reach_the_same_state_deciding_as_applying_its_events_one_by_one_in_a_large_group()
+    {
+        // 20 VMs: the per-VM requests of each step go through ApplyAll's builder path (8 or more)
+        var vms = Enumerable.Range(0, 20).Select(i => $"vm{i:D2}").ToList();
+        var decided = FreezeSnapshotThawState.Empty;
+        var folded = FreezeSnapshotThawState.Empty;
+        void Feed(SagaInput input)
+        {
+            var (events, next) = decided.DecideAndApply(input, T0.AddMilliseconds(++_tick));
+            decided = next;
+            folded = events.Aggregate(folded, (st, e) => st.Apply(e));
+            Assert.Equal(folded.Tracks, decided.Tracks);
+            Assert.Equal((folded.Phase, folded.MaybeFrozenCount), (decided.Phase, decided.MaybeFrozenCount));
+            Assert.Equal(Enum.GetValues<VmStep>().Select(folded.CountOf), Enum.GetValues<VmStep>().Select(decided.CountOf));
+        }
+        Feed(new SagaInput.Begin("s1", vms, SnapshotMode.Qmp, "n", TimeSpan.FromSeconds(30), UnavailablePolicy.FailGroup,
+            new Dictionary<string, IReadOnlyList<string>>(), [], new Dictionary<string, IReadOnlyList<string>>()));
+        foreach (var v in vms) Feed(new SagaInput.StatusObserved(v, "thawed", null));
+        foreach (var v in vms.Skip(1)) Feed(new SagaInput.FreezeObserved(v, 2, null));
+        Feed(new SagaInput.FreezeObserved(vms[0], null, "refused")); // compensation: a thaw request per frozen VM
+        foreach (var v in vms) Feed(new SagaInput.ThawObserved(v, 2, null));
+        Assert.Equal((SagaPhase.Ended, SagaOutcome.Failed), (decided.Phase, decided.Outcome!.Value));
+        Assert.All(decided.Tracks, t => Assert.True(t.ThawConfirmed)); // the refused one too: a failed freeze may be partial
+    }
+
+    [Fact]
     public void State_must_request_status_of_every_vm_on_begin()
     {
         Begin();

@@ -134,7 +134,25 @@ public sealed record FreezeSnapshotThawState
 
     // ---- Apply: event → state (total, never throws on a replayed journal) ---------------------
 
-    public FreezeSnapshotThawState Apply(IFreezeSagaEvent e) => e switch
+    public FreezeSnapshotThawState Apply(IFreezeSagaEvent e) => Apply(e, null);
+
+    /// <summary>
+    /// The same state as applying <paramref name="events"/> one by one. A step's per-VM requests (a status, freeze or
+    /// thaw request for each VM of a 1,000-VM group) edit the VMs' dictionary in one builder instead of copying its
+    /// tree once per event (~2 ms of the freeze window per step at 1,000 VMs).
+    /// </summary>
+    public FreezeSnapshotThawState ApplyAll(IReadOnlyList<IFreezeSagaEvent> events)
+    {
+        if (events.Count < 8 || !events.All(e => e is StatusRequested or FreezeRequested or ThawRequested))
+            return events.Aggregate(this, (state, e) => state.Apply(e));
+        var vms = Vms.ToBuilder();
+        var folded = this;
+        foreach (var e in events) folded = folded.Apply(e, vms);
+        return folded with { Vms = vms.ToImmutable() };
+    }
+
+    // vms: the builder of ApplyAll, used only by the per-VM requests it lets through (the other cases read Vms).
+    private FreezeSnapshotThawState Apply(IFreezeSagaEvent e, ImmutableDictionary<string, VmTrack>.Builder? vms) => e switch
     {
         SagaStarted s => this with
         {
@@ -144,11 +162,11 @@ public sealed record FreezeSnapshotThawState
             StepCounts = Empty.StepCounts.SetItem((int)VmStep.Pending, s.VmIds.Distinct().Count()), MaybeFrozenCount = 0, SnapshotsPending = 0,
             Mountpoints = s.Mountpoints, NoFreezableFs = [.. s.NoFreezableFs], Disks = s.Disks,
         },
-        StatusRequested r => Update(r.VmId, v => v with { Step = VmStep.Checking }),
+        StatusRequested r => Update(r.VmId, v => v with { Step = VmStep.Checking }, vms),
         VmReadyToFreeze r => Update(r.VmId, v => v with { Step = VmStep.Ready }),
         VmAlreadyFrozen a => Update(a.VmId, v => v with { Step = VmStep.AlreadyFrozen, Reason = "already frozen by someone else" }),
         VmUnavailable u => Update(u.VmId, v => v with { Step = u.Skipped ? VmStep.Skipped : VmStep.Unavailable, Reason = u.Reason }),
-        FreezeRequested f => Update(f.VmId, v => v with { Step = VmStep.Freezing, FreezeSent = true, FreezeStartedAt = v.FreezeStartedAt ?? f.At })
+        FreezeRequested f => Update(f.VmId, v => v with { Step = VmStep.Freezing, FreezeSent = true, FreezeStartedAt = v.FreezeStartedAt ?? f.At }, vms)
             with { Phase = Phase == SagaPhase.Checking ? SagaPhase.Freezing : Phase },
         VmFrozen f => Update(f.VmId, v => v with { Step = v.ThawConfirmed ? v.Step : VmStep.Frozen, FrozenAt = f.At }),
         VmFreezeFailed f => Update(f.VmId, v => v with { Step = VmStep.FreezeFailed, Reason = f.Reason }),
@@ -159,7 +177,7 @@ public sealed record FreezeSnapshotThawState
         SnapshotFailed f when f.VmId is not null => Update(f.VmId, v => v with { Reason = f.Reason }),
         SnapshotFailed => this,
         CompensationStarted c => this with { Phase = SagaPhase.Compensating, CompensationOutcome = c.Outcome, CompensationReason = c.Reason },
-        ThawRequested t => Update(t.VmId, v => v with { ThawInFlight = true, ThawConfirmed = false, ThawAttempts = t.Attempt })
+        ThawRequested t => Update(t.VmId, v => v with { ThawInFlight = true, ThawConfirmed = false, ThawAttempts = t.Attempt }, vms)
             with { Phase = Phase is SagaPhase.Snapshotting or SagaPhase.Freezing ? SagaPhase.Thawing : Phase },
         VmThawed t => Update(t.VmId, v => v with { Step = VmStep.Thawed, ThawInFlight = false, ThawConfirmed = true, ThawedAt = t.At }),
         VmThawFailed f => Update(f.VmId, v => v with { ThawInFlight = false, Reason = f.Reason }),
@@ -168,24 +186,27 @@ public sealed record FreezeSnapshotThawState
         _ => this,
     };
 
-    private FreezeSnapshotThawState Update(string vmId, Func<VmTrack, VmTrack> f)
+    private FreezeSnapshotThawState Update(string vmId, Func<VmTrack, VmTrack> f, ImmutableDictionary<string, VmTrack>.Builder? vms = null)
     {
-        if (!Vms.TryGetValue(vmId, out var before)) return this;
+        if (!(vms is null ? Vms.TryGetValue(vmId, out var before) : vms.TryGetValue(vmId, out before))) return this;
         var after = f(before);
+        if (vms is not null) vms[vmId] = after;
         var steps = before.Step == after.Step ? StepCounts : Moved(StepCounts, before.Step, after.Step);
         return this with
         {
-            Vms = Vms.SetItem(vmId, after),
+            Vms = vms is null ? Vms.SetItem(vmId, after) : Vms, // with a builder, ApplyAll sets Vms at the end
             StepCounts = steps,
             MaybeFrozenCount = MaybeFrozenCount + One(after.MaybeFrozen) - One(before.MaybeFrozen),
             SnapshotsPending = SnapshotsPending + One(AwaitsSnapshot(after)) - One(AwaitsSnapshot(before)),
         };
     }
 
-    // One copy of the (11-int) counter array per step change, not two.
+    // One copy of the (11-int) counter array per step change, not two; new + CopyTo, not ToArray: ToArray clones
+    // (Array.Clone → MemberwiseClone), which profiled at two thirds of the whole per-reply Apply.
     private static ImmutableArray<int> Moved(ImmutableArray<int> counts, VmStep from, VmStep to)
     {
-        var copy = counts.ToArray();
+        var copy = new int[counts.Length];
+        counts.CopyTo(copy);
         copy[(int)from]--;
         copy[(int)to]++;
         return ImmutableCollectionsMarshal.AsImmutableArray(copy);
@@ -213,7 +234,7 @@ public sealed record FreezeSnapshotThawState
                 d.Add(new SagaStarted(b.SagaId, b.VmIds.Distinct().ToList(), b.Mode, b.Name, now + b.Deadline, b.Policy,
                     Plain(b.Mountpoints), b.NoFreezableFs.ToList(), Plain(b.Disks), now));
                 if (d.State.Order.Count == 0) d.Add(new SagaEnded(b.SagaId, SagaOutcome.Failed, "empty group", now));
-                foreach (var id in d.State.Order) d.Add(new StatusRequested(b.SagaId, id, now));
+                d.AddAll(d.State.Order.Select(id => new StatusRequested(b.SagaId, id, now)));
                 break;
             case SagaInput.StatusObserved s when Phase == SagaPhase.Checking && Is(s.VmId, VmStep.Checking):
                 d.OnStatus(s);
@@ -249,7 +270,7 @@ public sealed record FreezeSnapshotThawState
                 break;
             case SagaInput.Recovered when Phase is SagaPhase.Thawing or SagaPhase.Compensating:
                 // Replies in flight were lost with the old actor: re-send every unconfirmed thaw.
-                foreach (var v in MaybeFrozen) d.Add(new ThawRequested(SagaId, v.VmId, v.ThawAttempts + 1, now));
+                d.AddAll(MaybeFrozen.Select(v => new ThawRequested(SagaId, v.VmId, v.ThawAttempts + 1, now)));
                 d.EndIfThawed();
                 break;
         }
@@ -275,6 +296,14 @@ public sealed record FreezeSnapshotThawState
             State = State.Apply(e);
         }
 
+        /// <summary>Per-VM requests of one step: nothing is decided between them, so they are applied together.</summary>
+        public void AddAll(IEnumerable<IFreezeSagaEvent> events)
+        {
+            var list = events.ToList();
+            Events.AddRange(list);
+            State = State.ApplyAll(list);
+        }
+
         public void OnStatus(SagaInput.StatusObserved s)
         {
             if (s.Gone || s.Unavailable is not null)
@@ -296,7 +325,7 @@ public sealed record FreezeSnapshotThawState
                 return;
             }
             var ready = State.Tracks.Where(v => v.Step == VmStep.Ready).Select(v => v.VmId).ToList();
-            foreach (var id in ready) Add(new FreezeRequested(Id, id, now));
+            AddAll(ready.Select(id => new FreezeRequested(Id, id, now)));
             if (ready.Count == 0) Add(new SnapshotRequested(Id, now)); // every VM skipped: crash-consistent only
         }
 
@@ -327,15 +356,14 @@ public sealed record FreezeSnapshotThawState
             if (s.VmId is not null && !State.Vms.ContainsKey(s.VmId)) return;
             Add(new SnapshotTaken(Id, s.VmId, now));
             if (State.SnapshotsPending > 0) return;
-            foreach (var v in State.MaybeFrozen.ToList()) Add(new ThawRequested(Id, v.VmId, v.ThawAttempts + 1, now));
+            AddAll(State.MaybeFrozen.Select(v => new ThawRequested(Id, v.VmId, v.ThawAttempts + 1, now)));
             EndIfThawed(snapshotsDone: true);
         }
 
         public void Compensate(SagaOutcome outcome, string reason)
         {
             Add(new CompensationStarted(Id, outcome, reason, now));
-            foreach (var v in State.MaybeFrozen.Where(v => !v.ThawInFlight).ToList())
-                Add(new ThawRequested(Id, v.VmId, v.ThawAttempts + 1, now));
+            AddAll(State.MaybeFrozen.Where(v => !v.ThawInFlight).Select(v => new ThawRequested(Id, v.VmId, v.ThawAttempts + 1, now)));
             EndIfThawed();
         }
 

@@ -15,6 +15,9 @@ public sealed record QmpSnapshotProvider(
 {
     public bool GroupWide => false;
 
+    /// <summary>Encoding a transaction costs ~15 µs per VM: done while the group freezes, not after.</summary>
+    public bool Prepares => true;
+
     public string OverlayPath(string sagaId, string vm, string disk, string name) => OverlayTemplate
         .Replace("{dir}", Dir, StringComparison.Ordinal)
         .Replace("{vm}", Safe(vm), StringComparison.Ordinal)
@@ -23,8 +26,14 @@ public sealed record QmpSnapshotProvider(
         .Replace("{saga}", Safe(sagaId), StringComparison.Ordinal);
 
     // Values come from callers: keep them inside Dir (no separators, no "..").
-    private static string Safe(string s) =>
-        string.Concat(s.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_')).Replace("..", "__", StringComparison.Ordinal);
+    private static string Safe(string s)
+    {
+        if (!s.AsSpan().ContainsAnyExcept(SafeChars) && !s.Contains("..", StringComparison.Ordinal)) return s; // the usual case: no copy
+        return string.Concat(s.Select(c => SafeChars.Contains(c) ? c : '_')).Replace("..", "__", StringComparison.Ordinal);
+    }
+
+    private static readonly System.Buffers.SearchValues<char> SafeChars =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
 
     public Props Props(SnapshotRequest request, IActorRef fleet, IActorRef replyTo) =>
         Akka.Actor.Props.Create(() => new QmpSnapshotActor(this, request, fleet, replyTo));

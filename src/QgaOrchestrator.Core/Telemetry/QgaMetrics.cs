@@ -15,6 +15,18 @@ public static class QgaMetrics
 
     public static readonly Meter Meter = new(MeterName, "1.0");
 
+    /// <summary>
+    /// The instruments tagged by vm. Their series grow with the fleet (vm × command × outcome): 1,000 VMs that have
+    /// only answered guest-info and guest-ping already make 2,000 series of qga.commands, the OpenTelemetry SDK's
+    /// default limit per metric, beyond which measurements land in one overflow series (a saga's status, freeze and
+    /// thaw add three more per VM). A collector should raise the limit for these
+    /// (OpenTelemetry: <c>AddView(name, new MetricStreamConfiguration { CardinalityLimit = PerVmCardinalityLimit })</c>).
+    /// </summary>
+    public static readonly IReadOnlyList<string> PerVmInstruments = ["qga.commands", "qga.command.duration", "qga.channel.resyncs", "qga.channel.breaks", "qga.freeze.window"];
+
+    /// <summary>Series per vm-tagged instrument: 1,000 VMs × ~30 command/outcome pairs, with room.</summary>
+    public const int PerVmCardinalityLimit = 100_000;
+
     /// <summary>qga.commands: every request a guest channel answered, by vm / command / outcome.</summary>
     public static readonly Counter<long> Commands = Meter.CreateCounter<long>("qga.commands", "{command}",
         "Guest agent commands answered, by vm, command and outcome (ok, error, timeout, channel_broken, unreachable, rejected)");

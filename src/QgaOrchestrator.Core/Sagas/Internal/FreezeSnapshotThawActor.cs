@@ -151,6 +151,7 @@ internal sealed class FreezeSnapshotThawActor : ReceivePersistentActor, IWithTim
                 _log.Info("Saga {SagaId} started: {Count} VMs, mode {Mode}, deadline {DeadlineAt}", _sagaId, s.VmIds.Count, s.Mode, s.DeadlineAt);
                 _replyTo?.Tell(new FreezeSnapshotThaw.Started(_sagaId));
                 ArmDeadline();
+                PrepareSnapshot();
                 break;
             case StatusRequested r:
                 Send(r.VmId, QgaCommands.GuestFsfreezeStatus, null, $"status:{r.VmId}");
@@ -216,9 +217,32 @@ internal sealed class FreezeSnapshotThawActor : ReceivePersistentActor, IWithTim
         Timers.StartSingleTimer(DeadlineTimer, DeadlineTick.Instance, left > TimeSpan.Zero ? left : TimeSpan.Zero);
     }
 
+    private ISnapshotProvider? Provider => State.Mode switch
+    {
+        SnapshotMode.Qmp => _settings.Qmp,
+        SnapshotMode.Command => _settings.Command,
+        _ => null,
+    };
+
+    /// <summary>
+    /// A provider that <see cref="ISnapshotProvider.Prepares"/> gets its child when the saga starts, to encode its
+    /// requests for the whole group while the guests' status is checked, outside the freeze window. The child sends
+    /// nothing before <see cref="SnapshotGo"/> (sent by StartSnapshot, i.e. once SnapshotRequested is journaled).
+    /// </summary>
+    private void PrepareSnapshot()
+    {
+        if (_snapshotter is not null || State.IsEnded || Provider is not { Prepares: true } provider) return;
+        _snapshotter = Context.ActorOf(provider.Props(new SnapshotRequest(_sagaId, State.Name, State.Order, State.Disks, WaitForGo: true), _fleet, Self), "snapshot");
+    }
+
     private void StartSnapshot()
     {
         var targets = State.SnapshotTargets;
+        if (_snapshotter is not null)
+        {
+            _snapshotter.Tell(new SnapshotGo(_sagaId, targets));
+            return;
+        }
         if (State.Mode == SnapshotMode.External)
         {
             var msg = new FreezeSnapshotThaw.AllFrozen(_sagaId, targets, State.DeadlineAt);
@@ -226,7 +250,7 @@ internal sealed class FreezeSnapshotThawActor : ReceivePersistentActor, IWithTim
             _notify?.Tell(msg);
             return;
         }
-        var provider = State.Mode == SnapshotMode.Qmp ? _settings.Qmp : _settings.Command;
+        var provider = Provider;
         if (provider is null)
         {
             Self.Tell(new SnapshotResult(_sagaId, null, $"no {State.Mode} snapshot provider configured"));
