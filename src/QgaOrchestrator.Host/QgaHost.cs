@@ -182,5 +182,6 @@ public static class QgaHost
             .WithQgaSerilog()
             .WithQgaFleet(options.Vms)
             .WithQgaSagas(new SagaManager.Settings { Saga = saga });
+        if (options.Inventory is { } inventory) akka.WithQgaInventory(inventory);
     }
 }

@@ -44,7 +44,8 @@ public sealed class RunningHost : IAsyncDisposable
               "Orchestrator": {
                 "Listen": "http://127.0.0.1:0",
                 "Sagas": { "MaxDeadline": "2m" },
-                "Logging": { "File": "" }
+                "Logging": { "File": "" },
+                "Inventory": { "Discover": false }
               },
               "Serilog": { "MinimumLevel": { "Default": "Warning" } }
             }
