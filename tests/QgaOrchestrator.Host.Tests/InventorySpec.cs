@@ -42,6 +42,11 @@ public sealed class InventorySpec : IDisposable
             var (status, body, _) = await host.PostAsync("/vms/pve:123/commands/guest-ping");
             Assert.Equal(200, status);
             Assert.Equal("pve:123", body.GetProperty("vmId").GetString());
+            var (code, stdout, stderr) = await host.CliAsync("vms");
+            Assert.Equal(0, code);
+            Assert.Matches(@"pve:123\s+proxmox\s+\S+", stdout);
+            (code, _, stderr) = await host.CliAsync("cmd", "pve:123", "guest-ping"); // the id is escaped to pve%3A123
+            Assert.True(code == 0, stderr);
         }
         finally
         {
