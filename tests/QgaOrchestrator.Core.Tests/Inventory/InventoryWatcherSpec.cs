@@ -123,6 +123,21 @@ public sealed class InventoryWatcherSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task InventoryWatcher_must_follow_a_root_that_is_deleted_and_created_again()
+    {
+        Start(rescan: TimeSpan.FromMilliseconds(300));
+        var pve = _roots.Proxmox(311);
+        await ExpectAddAsync();
+
+        _roots.Close(pve);
+        Directory.Delete(_roots.ProxmoxRoot, recursive: true);
+        Assert.Equal("pve:311", (await _fleet.ExpectMsgAsync<FleetManager.RemoveVm>()).VmId);
+        _roots.Proxmox(312);
+
+        Assert.Equal("pve:312", (await ExpectAddAsync()).Config.Id);
+    }
+
+    [Fact]
     public async Task InventoryWatcher_must_re_add_a_vm_whose_socket_was_re_created()
     {
         Start(debounce: TimeSpan.FromMilliseconds(500));
