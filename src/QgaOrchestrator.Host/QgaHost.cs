@@ -189,5 +189,6 @@ public static class QgaHost
             .WithQgaSerilog()
             .WithQgaFleet(options.Vms)
             .WithQgaSagas(new SagaManager.Settings { Saga = saga, Power = PowerSaga.Settings.Default with { RequestTimeout = options.RequestTimeout } });
+        if (options.Inventory is { } inventory) akka.WithQgaInventory(inventory);
     }
 }

@@ -63,6 +63,38 @@ public sealed class ConfigValidationSpec : IDisposable
     }
 
     [Fact]
+    public void Host_must_refuse_a_relative_inventory_root_naming_the_key()
+    {
+        var e = Refused([Vm("a", "/run/a.sock")], null, "--Orchestrator:Inventory:Discover=true", "--Orchestrator:Inventory:ProxmoxRoot=run/qemu-server");
+        Assert.Equal("Orchestrator:Inventory:ProxmoxRoot (environment or command line): 'run/qemu-server' is not an absolute path", e.Message);
+    }
+
+    [Fact]
+    public void Host_must_refuse_a_bad_inventory_rescan_interval_naming_appsettings_line_and_key()
+    {
+        var e = Refused([Vm("a", "/run/a.sock")], """
+            {
+              "Orchestrator": {
+                "Listen": "http://127.0.0.1:0",
+                "Inventory": {
+                  "Discover": true,
+                  "RescanInterval": "0s"
+                }
+              }
+            }
+            """);
+        Assert.Equal($"{AppSettings}:6: Orchestrator:Inventory:RescanInterval: '0s' is not a positive duration (e.g. 30s, 500ms, 2m)", e.Message);
+    }
+
+    [Fact]
+    public void Host_must_refuse_a_vm_id_with_a_colon_in_the_fleet_file()
+    {
+        var e = Refused([Vm("pve:100", "/run/a.sock")]);
+        Assert.StartsWith(Fleet + ":", e.Message, StringComparison.Ordinal);
+        Assert.Contains("':' is reserved for discovered VMs", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Host_must_refuse_a_listen_url_that_is_not_http()
     {
         var e = Refused([Vm("a", "/run/a.sock")], null, "--Orchestrator:Listen=ftp://127.0.0.1:21");

@@ -15,7 +15,8 @@ public static class HostConfig
           "Orchestrator": {
             "Listen": "http://127.0.0.1:0",
             "Sagas": { "MaxDeadline": "2m" },
-            "Logging": { "File": "" }
+            "Logging": { "File": "" },
+            "Inventory": { "Discover": false }
           },
           "Serilog": { "MinimumLevel": { "Default": "Warning" } }
         }

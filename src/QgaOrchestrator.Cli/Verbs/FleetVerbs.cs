@@ -16,14 +16,14 @@ internal static class FleetVerbs
             if (cli.AsJson) cli.PrintJson(vms);
             else
             {
-                cli.Out.WriteLine($"{"ID",-20} {"AGENT",-14} {"FREEZE",-8} {"QMP",-5} LABELS");
+                cli.Out.WriteLine($"{"ID",-20} {"SOURCE",-8} {"AGENT",-14} {"FREEZE",-8} {"QMP",-5} LABELS");
                 foreach (var vm in vms.Items())
                 {
                     var agent = vm.Bool("agentConnected") ? vm.Str("agentVersion") ?? "connected" : "down";
                     var qmp = vm.Str("qmpSocket") is null ? "-" : vm.Bool("monitorConnected") ? "up" : "down";
                     var labels = vm.TryGetProperty("labels", out var l) && l.ValueKind == JsonValueKind.Object
                         ? string.Join(",", l.EnumerateObject().Select(p => $"{p.Name}={p.Value.GetString()}")) : "";
-                    cli.Out.WriteLine($"{vm.Str("id"),-20} {agent,-14} {vm.Str("freezeStatus") ?? "-",-8} {qmp,-5} {labels}");
+                    cli.Out.WriteLine($"{vm.Str("id"),-20} {vm.Str("source") ?? "fleet",-8} {agent,-14} {vm.Str("freezeStatus") ?? "-",-8} {qmp,-5} {labels}");
                 }
             }
             return ExitCodes.Ok;

@@ -12,7 +12,7 @@ public sealed class FleetConfigException(string message) : Exception(message);
 /// { "vms": [ { "id": "web-01", "qgaSocket": "/run/qga/web-01.sock", "qmpSocket": "/run/qmp/web-01.sock",
 ///              "disks": ["disk0"], "labels": { "tier": "web" } } ] }
 /// </code>
-/// Ids are unique, made of letters, digits, '.', '_' and '-' (they name actors), and socket paths are
+/// Ids are unique, made of letters, digits, '.', '_' and '-' (they name actors; ':' is left to discovered VMs), and socket paths are
 /// not empty. Any problem is a <see cref="FleetConfigException"/> naming the entry.
 /// </summary>
 public static class FleetConfig
@@ -66,6 +66,8 @@ public static class FleetConfig
                     Labels = Labels(item, where),
                 };
                 if (Validate(config) is { } problem) throw new FleetConfigException($"{where}: {problem}");
+                if (id.Contains(':', StringComparison.Ordinal))
+                    throw new FleetConfigException($"{where}: ':' is reserved for discovered VMs (libvirt:NAME, pve:VMID); use letters, digits, '.', '_' and '-'");
                 if (seen.TryGetValue(id, out var first))
                     throw new FleetConfigException($"{where}: duplicate id (first used by vms[{first}])");
                 seen[id] = index;
@@ -80,8 +82,9 @@ public static class FleetConfig
     public static string? Validate(VmConfig config)
     {
         if (string.IsNullOrEmpty(config.Id)) return "id is empty";
+        // ':' only separates a discovered VM's source from its name (fleet.json refuses it); all are valid in actor names.
         foreach (var c in config.Id)
-            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or ':'))
                 return $"id '{config.Id}' may hold only letters, digits, '.', '_' and '-'";
         if (string.IsNullOrWhiteSpace(config.QgaSocket)) return "\"qgaSocket\" is missing or empty";
         if (config.QmpSocket is { } q && string.IsNullOrWhiteSpace(q)) return "\"qmpSocket\" is empty (omit it when the VM has no QMP socket)";

@@ -61,7 +61,7 @@ public static class InventoryDiscovery
             var name = DomainName(Path.GetFileName(dir));
             if (name is null || !IsSocket(qga)) continue;
             var monitor = Path.Combine(s.LibvirtDomainRoot, Path.GetFileName(dir), "monitor.sock");
-            yield return new VmConfig { Id = "libvirt:" + name, QgaSocket = qga, QmpSocket = IsSocket(monitor) ? monitor : null };
+            yield return new VmConfig { Id = "libvirt:" + name, QgaSocket = qga, QmpSocket = IsSocket(monitor) ? monitor : null, Source = VmSource.Libvirt };
         }
     }
 
@@ -80,7 +80,7 @@ public static class InventoryDiscovery
             var vmid = Path.GetFileNameWithoutExtension(qga);
             if (!int.TryParse(vmid, out _) || !IsSocket(qga)) continue;
             var qmp = Path.ChangeExtension(qga, ".qmp");
-            yield return new VmConfig { Id = "pve:" + vmid, QgaSocket = qga, QmpSocket = IsSocket(qmp) ? qmp : null };
+            yield return new VmConfig { Id = "pve:" + vmid, QgaSocket = qga, QmpSocket = IsSocket(qmp) ? qmp : null, Source = VmSource.Proxmox };
         }
     }
 

@@ -145,6 +145,14 @@ public static class Vm
         Akka.Actor.Props.Create(() => new VmActor(config, settings ?? Settings.Default));
 }
 
+/// <summary>Where a VM's configuration came from: fleet.json, or discovery of a libvirt or Proxmox socket.</summary>
+public enum VmSource
+{
+    Fleet,
+    Libvirt,
+    Proxmox,
+}
+
 /// <summary>One VM as configured (fleet.json) or discovered.</summary>
 public sealed record VmConfig
 {
@@ -161,4 +169,7 @@ public sealed record VmConfig
 
     /// <summary>Free-form labels for group selection (e.g. tier=db).</summary>
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>fleet.json, or the hypervisor stack whose sockets discovery found.</summary>
+    public VmSource Source { get; init; } = VmSource.Fleet;
 }

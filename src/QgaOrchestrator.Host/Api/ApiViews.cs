@@ -4,7 +4,7 @@ using QgaOrchestrator.Core.Vms;
 
 namespace QgaOrchestrator.Host.Api;
 
-/// <summary>What the API shows of one VM.</summary>
+/// <summary>What the API shows of one VM; <c>source</c> is fleet, libvirt or proxmox (discovered).</summary>
 public sealed record VmView(
     string Id,
     string QgaSocket,
@@ -17,11 +17,12 @@ public sealed record VmView(
     bool MonitorConnected,
     string? RunState,
     string? LastError,
-    IReadOnlyList<string>? EnabledCommands)
+    IReadOnlyList<string>? EnabledCommands,
+    VmSource Source)
 {
     public static VmView From(Vm.Status s, bool withCommands) => new(
         s.VmId, s.Config.QgaSocket, s.Config.QmpSocket, s.Config.Disks, s.Config.Labels, s.AgentConnected, s.AgentVersion,
-        s.FreezeStatus, s.MonitorConnected, s.RunState, s.LastError, withCommands ? s.EnabledCommands : null);
+        s.FreezeStatus, s.MonitorConnected, s.RunState, s.LastError, withCommands ? s.EnabledCommands : null, s.Config.Source);
 }
 
 /// <summary>The answer to one command: its return value as the guest sent it.</summary>

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using QgaOrchestrator.Core.Fleet;
 using QgaOrchestrator.Core.Hosting;
+using QgaOrchestrator.Core.Inventory;
 using QgaOrchestrator.Core.Sagas;
 using QgaOrchestrator.Core.Snapshots;
 using QgaOrchestrator.Core.Vms;
@@ -54,11 +55,13 @@ public sealed partial class ConfigLoader(IConfiguration configuration, string co
         if (journal == "postgresql" && connection is null)
             throw Problem("Journal:ConnectionString", "the postgresql journal needs a connection string");
 
+        var vms = LoadFleet(fleetFile);
         return new OrchestratorOptions
         {
             StateDir = stateDir,
             FleetFile = fleetFile,
-            Vms = LoadFleet(fleetFile),
+            Vms = vms,
+            Inventory = LoadInventory(vms),
             Listen = listen,
             TokenFile = Path.GetFullPath(Str("Api:TokenFile") ?? Path.Combine(stateDir, "api-token")),
             AskTimeout = askTimeout,
@@ -121,6 +124,41 @@ public sealed partial class ConfigLoader(IConfiguration configuration, string co
             if (vms[i].QmpSocket is { } qmp) CheckSocket(fleetFile, i, vms[i], "qmpSocket", qmp);
         }
         return vms;
+    }
+
+    /// <summary>Orchestrator:Inventory: off unless Discover is true; roots must be absolute directories (a missing one is watched once it appears).</summary>
+    private InventoryWatcher.Settings? LoadInventory(IReadOnlyList<VmConfig> vms)
+    {
+        if (!Bool("Inventory:Discover", false)) return null;
+        var libvirt = Root("Inventory:LibvirtRoot", "/var/lib/libvirt/qemu", "channel/target/domain-1-x/org.qemu.guest_agent.0");
+        var proxmox = Root("Inventory:ProxmoxRoot", "/var/run/qemu-server", "100.qga");
+        return new InventoryWatcher.Settings
+        {
+            Discovery = new InventoryDiscovery.Settings
+            {
+                Libvirt = Bool("Inventory:Libvirt", true),
+                Proxmox = Bool("Inventory:Proxmox", true),
+                LibvirtDomainRoot = libvirt,
+                LibvirtChannelRoot = Path.Combine(libvirt, "channel", "target"),
+                ProxmoxRoot = proxmox,
+            },
+            Configured = vms,
+            WatchDirectories = Bool("Inventory:WatchDirectories", true),
+            RescanInterval = Duration("Inventory:RescanInterval", TimeSpan.FromSeconds(30)),
+            Debounce = Duration("Inventory:Debounce", TimeSpan.FromMilliseconds(250)),
+        };
+    }
+
+    /// <param name="shortest">The shortest socket path discovery would use under the root: it must fit sun_path.</param>
+    private string Root(string key, string fallback, string shortest)
+    {
+        var path = Str(key) ?? fallback;
+        if (!Path.IsPathFullyQualified(path)) throw Problem(key, $"'{path}' is not an absolute path");
+        if (path.Contains('\0', StringComparison.Ordinal)) throw Problem(key, "the path holds a NUL byte");
+        if (File.Exists(path)) throw Problem(key, $"'{path}' is a file, not a directory");
+        if (Encoding.UTF8.GetByteCount(Path.Combine(path, shortest)) > MaxSocketPathBytes)
+            throw Problem(key, $"'{path}' is too long: the sockets under it would not fit the {MaxSocketPathBytes} bytes of a unix socket path");
+        return Path.GetFullPath(path);
     }
 
     private static void CheckSocket(string file, int index, VmConfig vm, string field, string path)

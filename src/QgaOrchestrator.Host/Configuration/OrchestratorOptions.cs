@@ -1,3 +1,4 @@
+using QgaOrchestrator.Core.Inventory;
 using QgaOrchestrator.Core.Sagas;
 using QgaOrchestrator.Core.Vms;
 
@@ -58,4 +59,7 @@ public sealed record OrchestratorOptions
 
     /// <summary>Rolling log file path ("" = console only).</summary>
     public string LogFile { get; init; } = "";
+
+    /// <summary>Discovery of libvirt and Proxmox VMs; null = off (only fleet.json VMs).</summary>
+    public InventoryWatcher.Settings? Inventory { get; init; }
 }

@@ -205,11 +205,12 @@ public sealed class QgaAgentProcess : IAsyncDisposable
         }
     });
 
-    public static async Task<QgaAgentProcess> StartAsync()
+    /// <param name="socketPath">Where to listen (e.g. a Proxmox-style <c>qemu-server/123.qga</c>); default: in the agent's temp dir.</param>
+    public static async Task<QgaAgentProcess> StartAsync(string? socketPath = null)
     {
         var dir = Directory.CreateTempSubdirectory("qga-agent-").FullName;
-        var socket = Path.Combine(dir, "qga.sock");
-        using var watcher = new FileSystemWatcher(dir) { EnableRaisingEvents = true };
+        var socket = socketPath ?? Path.Combine(dir, "qga.sock");
+        using var watcher = new FileSystemWatcher(Path.GetDirectoryName(socket)!) { EnableRaisingEvents = true };
         var created = new TaskCompletionSource();
         watcher.Created += (_, e) => { if (e.FullPath == socket) created.TrySetResult(); };
         // qga-agent binds under a temporary name and renames it into place once it listens.

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using QgaOrchestrator.Core.Inventory;
 using QgaOrchestrator.Core.Vms;
 
@@ -7,34 +6,20 @@ namespace QgaOrchestrator.Core.Tests.Inventory;
 /// <summary>Discovery over temp directories laid out like libvirt's and Proxmox's, with real listening unix sockets.</summary>
 public sealed class InventoryDiscoverySpec : IDisposable
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "qga-inv-" + Guid.NewGuid().ToString("N")[..8]);
-    private readonly List<Socket> _sockets = [];
+    private readonly InventoryRoots _roots = new();
 
-    private InventoryDiscovery.Settings Settings => new()
-    {
-        LibvirtChannelRoot = Path.Combine(_root, "channel/target"),
-        LibvirtDomainRoot = _root,
-        ProxmoxRoot = Path.Combine(_root, "qemu-server"),
-    };
+    private InventoryDiscovery.Settings Settings => _roots.Settings;
 
-    private string Listen(string path)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        s.Bind(new UnixDomainSocketEndPoint(path));
-        s.Listen();
-        _sockets.Add(s);
-        return path;
-    }
+    private string Listen(string path) => _roots.Listen(path);
 
     [Fact]
     public void InventoryDiscovery_must_find_libvirt_and_proxmox_vms_with_their_monitor_sockets()
     {
-        var web = Listen(Path.Combine(_root, "channel/target/domain-3-web01", InventoryDiscovery.LibvirtAgentChannel));
-        var mon = Listen(Path.Combine(_root, "domain-3-web01/monitor.sock"));
-        var pve = Listen(Path.Combine(_root, "qemu-server/101.qga"));
-        Listen(Path.Combine(_root, "qemu-server/101.qmp"));
-        File.WriteAllText(Path.Combine(_root, "qemu-server/102.qga"), "not a socket");
+        var web = Listen(Path.Combine(_roots.Root, "channel/target/domain-3-web01", InventoryDiscovery.LibvirtAgentChannel));
+        var mon = Listen(Path.Combine(_roots.Root, "domain-3-web01/monitor.sock"));
+        var pve = Listen(Path.Combine(_roots.Root, "qemu-server/101.qga"));
+        Listen(Path.Combine(_roots.Root, "qemu-server/101.qmp"));
+        File.WriteAllText(Path.Combine(_roots.Root, "qemu-server/102.qga"), "not a socket");
 
         var result = InventoryDiscovery.Discover(Settings, []);
 
@@ -47,7 +32,7 @@ public sealed class InventoryDiscoverySpec : IDisposable
     [Fact]
     public void InventoryDiscovery_must_let_configured_vms_win_and_report_a_socket_configured_twice()
     {
-        var pve = Listen(Path.Combine(_root, "qemu-server/101.qga"));
+        var pve = Listen(Path.Combine(_roots.Root, "qemu-server/101.qga"));
         var configured = new List<VmConfig> { new() { Id = "db", QgaSocket = pve }, new() { Id = "db-again", QgaSocket = pve } };
 
         var result = InventoryDiscovery.Discover(Settings, configured);
@@ -59,16 +44,12 @@ public sealed class InventoryDiscoverySpec : IDisposable
     [Fact]
     public void InventoryDiscovery_must_skip_disabled_roots_and_missing_directories()
     {
-        Listen(Path.Combine(_root, "qemu-server/101.qga"));
+        Listen(Path.Combine(_roots.Root, "qemu-server/101.qga"));
         Assert.Empty(InventoryDiscovery.Discover(Settings with { Proxmox = false }, []).Vms);
-        Assert.Empty(InventoryDiscovery.Discover(Settings with { ProxmoxRoot = Path.Combine(_root, "nope") }, []).Vms);
+        Assert.Empty(InventoryDiscovery.Discover(Settings with { ProxmoxRoot = Path.Combine(_roots.Root, "nope") }, []).Vms);
         Assert.Equal("my-vm", InventoryDiscovery.DomainName("domain-12-my-vm"));
         Assert.Null(InventoryDiscovery.DomainName("domain-x-y"));
     }
 
-    public void Dispose()
-    {
-        foreach (var s in _sockets) s.Dispose();
-        if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
-    }
+    public void Dispose() => _roots.Dispose();
 }
