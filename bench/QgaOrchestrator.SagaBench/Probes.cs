@@ -74,7 +74,7 @@ internal static class Probes
         for (var round = 0; round < 5; round++)
         {
             var sw = Stopwatch.StartNew();
-            _ = QgaOrchestrator.Core.Snapshots.Internal.QmpSnapshotActor.Transactions(provider, "saga-1", "nightly", ids.Select(vm => (vm, (IReadOnlyList<string>)["drive0", "drive1"])).ToList());
+            _ = QgaOrchestrator.Core.Snapshots.Internal.QmpSnapshotActor.Transactions(provider, "saga-1", "nightly", ids.Select(vm => (vm, (IReadOnlyList<string>)["drive0", "drive1"], (IReadOnlyList<string>)["drive0", "drive1"])).ToList());
             var t1 = sw.Elapsed.TotalMilliseconds;
             sw.Restart();
             var bytes = ser.ToBinary(batch);
