@@ -52,6 +52,10 @@ public static class InventoryDiscovery
         return new Result(vms, conflicts);
     }
 
+    // A label per source, so a saga can select every discovered VM of one kind (--selector source=proxmox).
+    private static readonly IReadOnlyDictionary<string, string> LibvirtLabels = new Dictionary<string, string> { ["source"] = "libvirt" };
+    private static readonly IReadOnlyDictionary<string, string> ProxmoxLabels = new Dictionary<string, string> { ["source"] = "proxmox" };
+
     private static IEnumerable<VmConfig> Libvirt(Settings s)
     {
         if (!Directory.Exists(s.LibvirtChannelRoot)) yield break;
@@ -61,7 +65,7 @@ public static class InventoryDiscovery
             var name = DomainName(Path.GetFileName(dir));
             if (name is null || !IsSocket(qga)) continue;
             var monitor = Path.Combine(s.LibvirtDomainRoot, Path.GetFileName(dir), "monitor.sock");
-            yield return new VmConfig { Id = "libvirt:" + name, QgaSocket = qga, QmpSocket = IsSocket(monitor) ? monitor : null, Source = VmSource.Libvirt };
+            yield return new VmConfig { Id = "libvirt:" + name, QgaSocket = qga, QmpSocket = IsSocket(monitor) ? monitor : null, Source = VmSource.Libvirt, Labels = LibvirtLabels };
         }
     }
 
@@ -80,7 +84,7 @@ public static class InventoryDiscovery
             var vmid = Path.GetFileNameWithoutExtension(qga);
             if (!int.TryParse(vmid, out _) || !IsSocket(qga)) continue;
             var qmp = Path.ChangeExtension(qga, ".qmp");
-            yield return new VmConfig { Id = "pve:" + vmid, QgaSocket = qga, QmpSocket = IsSocket(qmp) ? qmp : null, Source = VmSource.Proxmox };
+            yield return new VmConfig { Id = "pve:" + vmid, QgaSocket = qga, QmpSocket = IsSocket(qmp) ? qmp : null, Source = VmSource.Proxmox, Labels = ProxmoxLabels };
         }
     }
 

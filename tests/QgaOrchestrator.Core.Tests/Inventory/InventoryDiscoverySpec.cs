@@ -25,8 +25,8 @@ public sealed class InventoryDiscoverySpec : IDisposable
 
         Assert.Empty(result.Conflicts);
         Assert.Collection(result.Vms,
-            v => { Assert.Equal("libvirt:web01", v.Id); Assert.Equal(web, v.QgaSocket); Assert.Equal(mon, v.QmpSocket); },
-            v => { Assert.Equal("pve:101", v.Id); Assert.Equal(pve, v.QgaSocket); Assert.EndsWith("101.qmp", v.QmpSocket); });
+            v => { Assert.Equal("libvirt:web01", v.Id); Assert.Equal(web, v.QgaSocket); Assert.Equal(mon, v.QmpSocket); Assert.Equal("libvirt", v.Labels["source"]); },
+            v => { Assert.Equal("pve:101", v.Id); Assert.Equal(pve, v.QgaSocket); Assert.EndsWith("101.qmp", v.QmpSocket); Assert.Equal("proxmox", v.Labels["source"]); });
     }
 
     [Fact]
