@@ -6,7 +6,8 @@ namespace QgaOrchestrator.Vm.Tests.Infrastructure;
 /// <summary>
 /// The guest image (kernel + initramfs with our agent) from tools/vm/build-guest-image.sh, built once
 /// and cached under artifacts/vm-image/HASH, where HASH covers every input: the agent binary, the
-/// build script, the kernel and busybox. A changed agent gets a new image; an unchanged one is reused.
+/// build script, the kernel and busybox. A changed agent gets a new image; an unchanged one is reused;
+/// older images beyond the newest other one are deleted when a new one is built.
 /// </summary>
 public static class GuestImage
 {
@@ -49,7 +50,23 @@ public static class GuestImage
         {
             Directory.Delete(building, true); // another test process won the race with the same inputs
         }
+        PruneOlderImages(root, dir);
         return dir;
+    }
+
+    /// <summary>Each agent build makes a new image (~20 MB); keep this one and the newest other, delete the rest.</summary>
+    private static void PruneOlderImages(string root, string current)
+    {
+        var older = new DirectoryInfo(root).GetDirectories()
+            .Where(d => d.FullName != current && !d.Name.StartsWith("building-", StringComparison.Ordinal))
+            .OrderByDescending(d => d.LastWriteTimeUtc)
+            .Skip(1);
+        foreach (var d in older)
+        {
+            try { d.Delete(true); }
+            catch (IOException) { } // in use by a concurrent run: the next build prunes it
+            catch (UnauthorizedAccessException) { }
+        }
     }
 
     private static string InputHash()
