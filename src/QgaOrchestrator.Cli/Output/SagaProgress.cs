@@ -62,7 +62,7 @@ internal sealed class SagaProgress(CliContext cli)
             var step = vm.Str("step") ?? "";
             if (_lastSteps.TryGetValue(vmId, out var last) && last == step) continue;
             _lastSteps[vmId] = step;
-            var when = Parse(StepTime(vm, step)) ?? at;
+            var when = Parse(StepTime(vm, step)) ?? at ?? Parse(saga.Str("startedAt"));
             if (when > latest || latest is null) latest = when;
             cli.Out.WriteLine($"{Time(when)} {vmId} {step}{(vm.Str("reason") is { } r ? ": " + r : "")}");
         }
@@ -74,12 +74,13 @@ internal sealed class SagaProgress(CliContext cli)
         }
     }
 
-    /// <summary>When the VM reached <paramref name="step"/>, by its own timeline (freeze sagas), else null.</summary>
+    /// <summary>When the VM reached <paramref name="step"/>, by its own timeline, else null.</summary>
     private static string? StepTime(JsonElement vm, string step) => step switch
     {
         "freezing" => vm.Str("freezeStartedAt"),
         "frozen" => vm.Str("frozenAt"),
         "thawed" => vm.Str("thawedAt"),
+        "sent" => vm.Str("sentAt"),
         _ => vm.Str("endedAt"),
     };
 
