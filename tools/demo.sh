@@ -156,4 +156,5 @@ if [ "$mode" = qmp ]; then
 else
   echo "demo: local agents are stopped (they are not VMs to power off); every loop mount is thawed and unmounted"
 fi
-echo "demo: done in $SECONDS s (guest image and boot until every agent answered: ${boot_secs} s)"
+if [ "$mode" = qmp ]; then ready="guest image built and VMs booted"; else ready="loop mounts made and agents started"; fi
+echo "demo: done in $SECONDS s ($ready, every agent answering, after ${boot_secs} s)"

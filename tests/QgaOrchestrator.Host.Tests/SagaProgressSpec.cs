@@ -31,16 +31,19 @@ public sealed class SagaProgressSpec
         // The state replayed on connect has no event time: each VM line takes its own timestamp.
         progress.Show("state", Json("""
             { "id": "s1", "phase": "snapshotting", "startedAt": "2026-01-01T10:00:00.100+00:00", "vms": [
-              { "vmId": "a", "step": "frozen", "freezeStartedAt": "2026-01-01T10:00:00.200+00:00", "frozenAt": "2026-01-01T10:00:00.250+00:00" } ] }
+              { "vmId": "a", "step": "frozen", "freezeStartedAt": "2026-01-01T10:00:00.200+00:00", "frozenAt": "2026-01-01T10:00:00.250+00:00" },
+              { "vmId": "b", "step": "freezing", "freezeStartedAt": "2026-01-01T10:00:00.200+00:00" } ] }
             """));
         progress.Show("progress", Json("""
             { "event": "VmThawed", "vmId": "a", "at": "2026-01-01T10:00:00.400+00:00", "saga": { "id": "s1", "phase": "ended", "outcome": "completed", "vms": [
-              { "vmId": "a", "step": "thawed", "thawedAt": "2026-01-01T10:00:00.400+00:00" } ] } }
+              { "vmId": "a", "step": "thawed", "thawedAt": "2026-01-01T10:00:00.400+00:00" },
+              { "vmId": "b", "step": "freezing", "freezeStartedAt": "2026-01-01T10:00:00.200+00:00" } ] } }
             """));
 
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(
         [
+            $"{Local("2026-01-01T10:00:00.200+00:00")} b freezing",
             $"{Local("2026-01-01T10:00:00.250+00:00")} a frozen",
             $"{Local("2026-01-01T10:00:00.250+00:00")} saga s1 snapshotting",
             $"{Local("2026-01-01T10:00:00.400+00:00")} a thawed",
@@ -61,8 +64,8 @@ public sealed class SagaProgressSpec
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(
         [
-            $"{Local("2026-01-01T10:00:00.150+00:00")} a sent",
             $"{Local("2026-01-01T10:00:00.100+00:00")} b checking",
+            $"{Local("2026-01-01T10:00:00.150+00:00")} a sent",
             $"{Local("2026-01-01T10:00:00.150+00:00")} saga p1 running",
         ], lines);
     }

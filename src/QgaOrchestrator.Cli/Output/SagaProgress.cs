@@ -55,17 +55,18 @@ internal sealed class SagaProgress(CliContext cli)
     private void PlainLines(JsonElement data, JsonElement saga)
     {
         var at = Parse(data.Str("at"));
-        DateTimeOffset? latest = null; // the replayed state has no event time: its phase line takes its latest VM line's
+        var changes = new List<(DateTimeOffset? When, string Text)>();
         foreach (var vm in saga.Items("vms"))
         {
             var vmId = vm.Str("vmId")!;
             var step = vm.Str("step") ?? "";
             if (_lastSteps.TryGetValue(vmId, out var last) && last == step) continue;
             _lastSteps[vmId] = step;
-            var when = Parse(StepTime(vm, step)) ?? at ?? Parse(saga.Str("startedAt"));
-            if (when > latest || latest is null) latest = when;
-            cli.Out.WriteLine($"{Time(when)} {vmId} {step}{(vm.Str("reason") is { } r ? ": " + r : "")}");
+            changes.Add((Parse(StepTime(vm, step)) ?? at ?? Parse(saga.Str("startedAt")), $"{vmId} {step}{(vm.Str("reason") is { } r ? ": " + r : "")}"));
         }
+        // The state replayed on connect can hold several VMs' steps: in the order they happened.
+        foreach (var (when, text) in changes.OrderBy(c => c.When ?? DateTimeOffset.MaxValue)) cli.Out.WriteLine($"{Time(when)} {text}");
+        var latest = changes.Max(c => c.When); // the replayed state has no event time: its phase line takes its latest VM line's
         var phase = saga.Str("phase");
         if (phase != _lastPhase)
         {
