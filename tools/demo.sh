@@ -14,18 +14,29 @@ work=$(mktemp -d /tmp/qgaorch-demo.XXXXXX)
 pids=()
 mounts=()
 cleanup() {
+  local rc=$? left=0
   # SIGTERM: qgaorchd stops, a local qga-agent thaws before it exits; then unmount what we mounted.
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; done
   for m in "${mounts[@]}"; do fsfreeze -u "$m" 2>/dev/null || true; umount "$m" 2>/dev/null || true; done
+  # The operator's check that nothing is left behind: processes, mounts and their loop devices, the work dir.
+  for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && { echo "demo: process $p is still running" >&2; left=1; }; done
+  for m in "${mounts[@]}"; do mountpoint -q "$m" && { echo "demo: $m is still mounted" >&2; left=1; }; done
+  losetup -a 2>/dev/null | grep -F "$work/" >&2 && left=1
   rm -rf "$work"
+  [ -e "$work" ] && { echo "demo: $work could not be removed" >&2; left=1; }
+  if [ "$left" = 0 ]; then
+    echo "demo: cleaned up: ${#pids[@]} processes stopped, ${#mounts[@]} loop mounts unmounted (no loop device left), $work removed"
+  fi
+  [ "$rc" = 0 ] && [ "$left" = 1 ] && rc=1
+  exit "$rc"
 }
 trap cleanup EXIT
 
 # Real VMs when QEMU can run here; otherwise the same flow against local qga-agent processes, each
 # confined to its own loop-mounted ext4 (the "guest disk"), snapshotted by a copy taken while frozen.
 why_no_qemu=""
-[ -n "${QGA_DEMO_LOCAL:-}" ] && why_no_qemu="QGA_DEMO_LOCAL is set"
+[ -n "${QGA_DEMO_LOCAL:-}" ] && why_no_qemu="QGA_DEMO_LOCAL is set, so no VMs are booted"
 if [ -n "$why_no_qemu" ]; then :
 elif ! command -v qemu-system-x86_64 >/dev/null; then why_no_qemu="qemu-system-x86_64 is not installed"
 elif ! ls /boot/vmlinuz-* >/dev/null 2>&1; then why_no_qemu="no Debian kernel in /boot (package linux-image-amd64)"
@@ -49,6 +60,7 @@ if [ -z "$why_no_qemu" ]; then
     echo "demo: guest agent = Debian qemu-ga (qga-agent did not answer a ping)"
   fi
   kill "$apid" 2>/dev/null || true
+  wait "$apid" 2>/dev/null || true
 
   "$here/vm/build-guest-image.sh" "$work/image" "$agent"
   for i in $(seq 1 "$count"); do
@@ -57,7 +69,7 @@ if [ -z "$why_no_qemu" ]; then
   done
   echo "demo: waiting for $count guests to boot..."
 else
-  echo "demo: QEMU cannot run here: $why_no_qemu."
+  if [ -n "${QGA_DEMO_LOCAL:-}" ]; then echo "demo: $why_no_qemu."; else echo "demo: QEMU cannot run here: $why_no_qemu."; fi
   if [ "$(id -u)" != 0 ]; then
     echo "demo: the fallback (local qga-agents on loop-mounted ext4) needs root for mount; run as root." >&2
     exit 2
@@ -74,10 +86,13 @@ else
     pids+=("$!")
   done
 fi
+boot_start=$SECONDS
 for i in $(seq 1 "$count"); do
   for _ in $(seq 1 60); do g "$i" --timeout 2 guest-ping >/dev/null 2>&1 && break; done
-  echo "  vm$i: $(g "$i" guest-info | head -c 60)..."
+  info=$(g "$i" guest-info 2>&1) || { echo "demo: vm$i's agent does not answer: $info" >&2; exit 1; }
+  echo "  vm$i: agent $(grep -o '"version": *"[^"]*"' <<<"$info" | head -1 | cut -d'"' -f4), $(grep -o '"name":' <<<"$info" | wc -l) commands, answering after $((SECONDS - boot_start)) s"
 done
+boot_secs=$SECONDS
 
 # qgaorchd on the fleet: its own config dir, state dir and a port the kernel picks.
 mkdir -p "$work/config" "$work/state"
@@ -120,9 +135,10 @@ else
 fi
 api snapshot --selector group=demo --mode "$mode" --deadline 30s --name demo --wait
 echo "demo: snapshot files"
+[ "$mode" = qmp ] && echo "  (each VM now writes to its new overlay; the overlay's backing file is the consistent point-in-time image)"
 for f in "$work"/snapshots/*; do
   if [ "$mode" = qmp ]; then
-    echo "  $(basename "$f"): $(qemu-img info -U "$f" | grep -m1 '^backing file:' || echo 'no backing file?')"
+    echo "  $(basename "$f") ($(du -h "$f" | cut -f1)): $(qemu-img info -U "$f" | grep -m1 '^backing file:' || echo 'no backing file?')"
   else
     echo "  $(basename "$f"): $(e2fsck -fn "$f" >/dev/null 2>&1 && echo 'clean ext4 (e2fsck -fn)' || echo 'e2fsck found errors')"
   fi
@@ -138,6 +154,7 @@ if [ "$mode" = qmp ]; then
   echo "demo: shutdown saga (guest-shutdown, confirmed by QEMU's SHUTDOWN event; ACPI powerdown after the grace)"
   api shutdown --selector group=demo --mode powerdown --grace 60s --fallback --wait
 else
-  echo "demo: local agents are stopped (they are not VMs to power off); every loop mount is checked thawed and unmounted"
+  echo "demo: local agents are stopped (they are not VMs to power off); every loop mount is thawed and unmounted"
 fi
-echo "demo: done"
+if [ "$mode" = qmp ]; then ready="guest image built and VMs booted"; else ready="loop mounts made and agents started"; fi
+echo "demo: done in $SECONDS s ($ready, every agent answering, after ${boot_secs} s)"

@@ -1,4 +1,5 @@
 using QgaOrchestrator.Core.Tests.Fakes;
+using QgaOrchestrator.Core.Vms;
 
 namespace QgaOrchestrator.Host.Tests;
 
@@ -9,7 +10,7 @@ namespace QgaOrchestrator.Host.Tests;
 /// </summary>
 public sealed class HostFixture : IAsyncLifetime
 {
-    private readonly ScratchGuests _guests = new();
+    private readonly RealGuests _guests = new("qga-host-");
 
     public FakeQmpServer Qmp { get; } = new()
     {
@@ -29,11 +30,14 @@ public sealed class HostFixture : IAsyncLifetime
     {
         var vms = new[]
         {
-            _guests.Start("g1", new Dictionary<string, string> { ["tier"] = "web" }, Qmp.SocketPath, ["disk0"]),
-            _guests.Start("g2", new Dictionary<string, string> { ["tier"] = "db" }),
+            Guest("g1") with { Labels = new Dictionary<string, string> { ["tier"] = "web" }, QmpSocket = Qmp.SocketPath, Disks = ["disk0"] },
+            Guest("g2") with { Labels = new Dictionary<string, string> { ["tier"] = "db" } },
         };
         Host = await RunningHost.StartAsync(vms);
     }
+
+    /// <summary>A real agent on its own loop mount, or (where that cannot run) a VM whose socket is absent.</summary>
+    private VmConfig Guest(string id) => RealAgentFactAttribute.SkipReason is null ? _guests.Start(id) : _guests.Absent(id);
 
     public async Task DisposeAsync()
     {

@@ -1,28 +1,13 @@
 using Akka.Actor;
-using Akka.Configuration;
 using Akka.Persistence;
-using Akka.Persistence.TestKit;
 using QgaOrchestrator.Core.Persistence;
 using QgaOrchestrator.Core.Sagas;
 
 namespace QgaOrchestrator.Sagas.Tests;
 
 /// <summary>TestJournal failures: no freeze or thaw ever leaves the saga without its journaled intent.</summary>
-public sealed class JournalFailureSpec : Akka.TestKit.Xunit2.TestKit
+public sealed class JournalFailureSpec : TestJournalSpec
 {
-    private static readonly Config Hocon = ConfigurationFactory.ParseString("""
-        akka.persistence.journal.plugin = "akka.persistence.journal.test"
-        akka.persistence.journal.test {
-          class = "Akka.Persistence.TestKit.TestJournal, Akka.Persistence.TestKit"
-          plugin-dispatcher = "akka.actor.default-dispatcher"
-        }
-        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
-        """);
-
-    public JournalFailureSpec() : base(Hocon) { }
-
-    private ITestJournal Journal => TestJournal.FromRef(Persistence.Instance.Apply(Sys).JournalFor(null));
-
     // The saga journals a JournalBatch per write; a write "is" every event it carries.
     private static bool Holds<T>(IPersistentRepresentation p) =>
         p.Payload is T || (p.Payload is JournalBatch b && b.Events.Any(e => e is T));

@@ -1,32 +1,16 @@
 using Akka.Actor;
-using Akka.Configuration;
-using Akka.Persistence;
-using Akka.Persistence.TestKit;
 using QgaOrchestrator.Core.Sagas;
 
 namespace QgaOrchestrator.Sagas.Tests;
 
 /// <summary>TestJournal failures: no power command ever leaves the saga without its journaled intent.</summary>
-public sealed class PowerJournalFailureSpec : Akka.TestKit.Xunit2.TestKit
+public sealed class PowerJournalFailureSpec : TestJournalSpec
 {
-    private static readonly Config Hocon = ConfigurationFactory.ParseString("""
-        akka.persistence.journal.plugin = "akka.persistence.journal.test"
-        akka.persistence.journal.test {
-          class = "Akka.Persistence.TestKit.TestJournal, Akka.Persistence.TestKit"
-          plugin-dispatcher = "akka.actor.default-dispatcher"
-        }
-        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
-        """);
-
     private static readonly PowerSaga.Settings Settings = PowerSaga.Settings.Default with
     {
         RequestTimeout = TimeSpan.FromSeconds(2),
         PollInterval = TimeSpan.FromMilliseconds(50),
     };
-
-    public PowerJournalFailureSpec() : base(Hocon) { }
-
-    private ITestJournal Journal => TestJournal.FromRef(Persistence.Instance.Apply(Sys).JournalFor(null));
 
     private IActorRef StartSaga(FakeGuests guests, PowerOperation op, TimeSpan timeout, bool fallback = false)
     {

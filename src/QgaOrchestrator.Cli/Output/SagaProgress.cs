@@ -46,28 +46,51 @@ internal sealed class SagaProgress(CliContext cli)
         }
         var saga = data.TryGetProperty("saga", out var s) ? s : data;
         if (cli.Interactive) Redraw(saga);
-        else PlainLines(saga, data.Str("event"));
+        else PlainLines(data, saga);
     }
 
-    private void PlainLines(JsonElement saga, string? eventName)
+    // Each line carries the server's time of the change (the journaled event's, or the VM's own timestamp for
+    // the state replayed on connect), so the lines agree with the freeze windows; VM lines come before the
+    // phase they caused ("vm2 thawed" before "saga … ended").
+    private void PlainLines(JsonElement data, JsonElement saga)
     {
-        var id = saga.Str("id");
-        var phase = saga.Str("phase");
-        if (phase != _lastPhase)
-        {
-            cli.Out.WriteLine($"{Now()} saga {id} {phase}{(saga.Str("outcome") is { } o ? ": " + o : "")}{(saga.Str("reason") is { } r ? " (" + r + ")" : "")}");
-            _lastPhase = phase;
-        }
+        var at = Parse(data.Str("at"));
+        var changes = new List<(DateTimeOffset? When, string Text)>();
         foreach (var vm in saga.Items("vms"))
         {
             var vmId = vm.Str("vmId")!;
             var step = vm.Str("step") ?? "";
             if (_lastSteps.TryGetValue(vmId, out var last) && last == step) continue;
             _lastSteps[vmId] = step;
-            cli.Out.WriteLine($"{Now()} {vmId} {step}{(vm.Str("reason") is { } r ? ": " + r : "")}");
+            changes.Add((Parse(StepTime(vm, step)) ?? at ?? Parse(saga.Str("startedAt")), $"{vmId} {step}{(vm.Str("reason") is { } r ? ": " + r : "")}"));
         }
-        _ = eventName;
+        // The state replayed on connect can hold several VMs' steps: in the order they happened.
+        foreach (var (when, text) in changes.OrderBy(c => c.When ?? DateTimeOffset.MaxValue)) cli.Out.WriteLine($"{Time(when)} {text}");
+        var latest = changes.Max(c => c.When); // the replayed state has no event time: its phase line takes its latest VM line's
+        var phase = saga.Str("phase");
+        if (phase != _lastPhase)
+        {
+            cli.Out.WriteLine($"{Time(at ?? (phase == "ended" ? Parse(saga.Str("endedAt")) : null) ?? latest ?? Parse(saga.Str("startedAt")))} saga {saga.Str("id")} {phase}{(saga.Str("outcome") is { } o ? ": " + o : "")}{(saga.Str("reason") is { } r ? " (" + r + ")" : "")}");
+            _lastPhase = phase;
+        }
     }
+
+    /// <summary>When the VM reached <paramref name="step"/>, by its own timeline, else null.</summary>
+    private static string? StepTime(JsonElement vm, string step) => step switch
+    {
+        "freezing" => vm.Str("freezeStartedAt"),
+        "frozen" => vm.Str("frozenAt"),
+        "thawed" => vm.Str("thawedAt"),
+        "sent" => vm.Str("sentAt"),
+        _ => vm.Str("endedAt"),
+    };
+
+    private static DateTimeOffset? Parse(string? iso) =>
+        iso is not null && DateTimeOffset.TryParse(iso, CultureInfo.InvariantCulture, DateTimeStyles.None, out var t) ? t : null;
+
+    /// <summary>A server time as local HH:mm:ss.fff; the local clock when there is none.</summary>
+    private static string Time(DateTimeOffset? at) =>
+        (at?.ToLocalTime() ?? DateTimeOffset.Now).ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture);
 
     private void Redraw(JsonElement saga)
     {
@@ -89,8 +112,6 @@ internal sealed class SagaProgress(CliContext cli)
         _drawnLines = lines.Count;
     }
 
-    private static string Now() => DateTimeOffset.Now.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture);
-
     /// <summary>The final summary after the stream ended (text mode): outcome and per-VM freeze windows.</summary>
     public void Summary(JsonElement saga)
     {
@@ -99,8 +120,11 @@ internal sealed class SagaProgress(CliContext cli)
         cli.Out.WriteLine($"saga {saga.Str("id")} {saga.Str("outcome") ?? saga.Str("phase")}{window}{(saga.Str("reason") is { } r ? ": " + r : "")}");
         foreach (var vm in saga.Items("vms"))
         {
-            var frozen = vm.TryGetProperty("freezeWindowMs", out var w) && w.ValueKind == JsonValueKind.Number ? $"freeze window {w.GetDouble():0} ms" : "";
-            cli.Out.WriteLine($"  {vm.Str("vmId"),-20} {vm.Str("step"),-14} {frozen}{(vm.Str("reason") is { } vmReason ? "  " + vmReason : "")}");
+            // Freeze sagas: the VM's freeze window; power sagas: how long the command took and QEMU's evidence.
+            var detail = vm.TryGetProperty("freezeWindowMs", out var w) && w.ValueKind == JsonValueKind.Number ? $"freeze window {w.GetDouble():0} ms"
+                : vm.TryGetProperty("durationMs", out var d) && d.ValueKind == JsonValueKind.Number ? $"in {d.GetDouble():0} ms{(vm.Str("evidence") is { } e ? " (" + e + ")" : "")}"
+                : "";
+            cli.Out.WriteLine($"  {vm.Str("vmId"),-20} {vm.Str("step"),-14} {detail}{(vm.Str("reason") is { } vmReason ? "  " + vmReason : "")}".TrimEnd());
         }
     }
 }

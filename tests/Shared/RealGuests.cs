@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using QgaOrchestrator.Core.Vms;
 
-namespace QgaOrchestrator.Sagas.Tests;
+// Shared source: linked into the Host and Sagas test projects (<Compile Include=... Link=...>), one copy per assembly.
+namespace QgaOrchestrator.Tests.Shared;
 
 /// <summary>Runs only where real freezes are safe and possible: root, loop devices, the published qga-agent.</summary>
 public sealed class RealAgentFactAttribute : FactAttribute
@@ -24,8 +25,9 @@ public sealed class RealAgentTheoryAttribute : TheoryAttribute
 
 /// <summary>
 /// Scratch "guests": each a loop-mounted 32 MiB ext4 under a temp dir with a real qga-agent (unix-listen)
-/// confined to it by <c>--fsfreeze-mountpoints</c>. Agents can be SIGKILLed and restarted on the same
-/// state dir (a frozen marker makes the new one start frozen). Dispose thaws, unmounts and kills all.
+/// confined to it by <c>--fsfreeze-mountpoints</c>, so a freeze or trim touches nothing else. Agents can be
+/// SIGKILLed and restarted on the same state dir (a frozen marker makes the new one start frozen).
+/// Dispose thaws, unmounts, stops and deletes everything.
 /// </summary>
 internal sealed class RealGuests : IDisposable
 {
@@ -38,6 +40,9 @@ internal sealed class RealGuests : IDisposable
     public string Dir => _dir;
 
     public IReadOnlyCollection<string> Ids => _guests.Keys;
+
+    /// <summary>Every mounted scratch filesystem, in start order.</summary>
+    public IReadOnlyList<string> Mounts => _guests.Values.Select(g => g.Mount).ToList();
 
     public string Mount(string id) => _guests[id].Mount;
 
@@ -69,6 +74,17 @@ internal sealed class RealGuests : IDisposable
         _guests[id] = guest;
         StartAgent(id, guest);
         return new VmConfig { Id = id, QgaSocket = guest.Socket };
+    }
+
+    /// <summary>
+    /// A VM configured on a socket no agent listens on: for fixtures that still run their agent-free tests
+    /// where <see cref="RealAgentFactAttribute.SkipReason"/> says real agents cannot run.
+    /// </summary>
+    public VmConfig Absent(string id)
+    {
+        var state = Path.Combine(_dir, id + "-state");
+        Directory.CreateDirectory(state);
+        return new VmConfig { Id = id, QgaSocket = Path.Combine(state, "qga.sock") };
     }
 
     private static void StartAgent(string id, Guest g)
