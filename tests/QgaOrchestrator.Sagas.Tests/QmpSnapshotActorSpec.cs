@@ -92,4 +92,20 @@ public sealed class QmpSnapshotActorSpec : Akka.TestKit.Xunit2.TestKit
         var sent = await fleet.ExpectMsgAsync<Vm.ExecuteQmp>();
         Assert.Equal(("vm1", QmpCommands.Transaction), (sent.VmId, sent.Command));
     }
+
+    [Fact]
+    public async Task QmpSnapshotActor_must_report_a_target_whose_graph_fails_after_go()
+    {
+        var fleet = CreateTestProbe();
+        var saga = CreateTestProbe();
+        var child = Sys.ActorOf(Provider.Props(new SnapshotRequest("s1", "nightly", ["vm2"], Disks, WaitForGo: true), fleet, saga));
+        var ask = await fleet.ExpectMsgAsync<Vm.ExecuteQmp>();
+        child.Tell(new SnapshotGo("s1", ["vm2"]), TestActor);
+        child.Tell(new Vm.QmpExecuted("vm2", ask.RequestId, ask.Command, null, null, new Vm.Failure(Vm.FailureKind.Timeout, "no reply in 10 s")), fleet.Ref);
+
+        var failed = await saga.ExpectMsgAsync<SnapshotResult>();
+        Assert.Equal("vm2", failed.VmId);
+        Assert.Contains("no reply in 10 s", failed.Error);
+        await fleet.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100)); // no transaction for it
+    }
 }

@@ -30,7 +30,7 @@ internal sealed class QmpSnapshotActor : ReceiveActor
     private readonly IActorRef _replyTo;
 
     private readonly HashSet<string> _graphAsked = new(StringComparer.Ordinal);              // queried, not yet answered
-    private readonly Dictionary<string, IReadOnlyList<string>> _nodes = new(StringComparer.Ordinal); // vm → node per disk, not yet encoded
+    private readonly HashSet<string> _graphRead = new(StringComparer.Ordinal);              // answered: what is prepared is on the chain's top
     private readonly Dictionary<string, string> _unreachable = new(StringComparer.Ordinal);  // vm → why its graph could not be read
     private readonly Dictionary<string, JsonElement> _prepared = new(StringComparer.Ordinal);
     private readonly HashSet<string> _goAwaitingGraph = new(StringComparer.Ordinal);        // targets whose graph is still out
@@ -45,6 +45,9 @@ internal sealed class QmpSnapshotActor : ReceiveActor
         _replyTo = replyTo;
 
         AskGraphs(request.VmIds);
+        // Encoded now on the configured nodes, in one document (~12 ms for 1,000 VMs, before any freeze); a graph
+        // that shows an overlay on top re-encodes only that VM.
+        Encode(request.VmIds.Where(HasDisks).ToList());
         Receive<Vm.QmpExecuted>(r => r.RequestId.StartsWith(GraphPrefix, StringComparison.Ordinal) && _graphAsked.Remove(r.VmId), OnGraph);
         Receive<Vm.QmpExecuted>(r => r.RequestId.StartsWith(TransactionPrefix, StringComparison.Ordinal) && _sent.Remove(r.VmId), OnTransaction);
         Receive<FleetManager.UnknownVm>(OnUnknownVm);
@@ -133,7 +136,7 @@ internal sealed class QmpSnapshotActor : ReceiveActor
 
     private bool HasDisks(string vm) => _request.Disks.TryGetValue(vm, out var d) && d.Count > 0;
 
-    private bool Known(string vm) => _graphAsked.Contains(vm) || _nodes.ContainsKey(vm) || _prepared.ContainsKey(vm) || _unreachable.ContainsKey(vm);
+    private bool Known(string vm) => _graphAsked.Contains(vm) || _graphRead.Contains(vm) || _unreachable.ContainsKey(vm);
 
     private void AskGraphs(IEnumerable<string> vms)
     {
@@ -149,45 +152,44 @@ internal sealed class QmpSnapshotActor : ReceiveActor
     {
         var vm = r.VmId;
         if (r.Failure is not null)
-            _unreachable[vm] = Describe(r)!; // the monitor is unreachable: the transaction would fail the same way
-        else
         {
-            var disks = _request.Disks[vm];
-            var tops = r.Error is null && r.Return is { ValueKind: JsonValueKind.Array } graph ? TopsOf(graph, disks) : null;
-            // Every QEMU since 2.0 answers with the graph; without it the configured nodes are tried (Debug: per VM).
-            if (tops is null && _log.IsDebugEnabled) _log.Debug("Snapshot {SagaId} {VmId}: no block graph from query-named-block-nodes ({Error}); snapshotting the configured nodes", _request.SagaId, vm, Describe(r));
-            _nodes[vm] = tops is null ? disks : disks.Select(d => tops[d]).ToList();
+            var why = Describe(r)!; // the monitor is unreachable: the transaction would fail the same way
+            if (_goAwaitingGraph.Remove(vm)) Report(vm, why);
+            else _unreachable[vm] = why;
+            return;
         }
-        if (_goAwaitingGraph.Remove(vm)) { Encode([vm]); Send(vm); }
-        else if (_graphAsked.Count == 0) Encode(_nodes.Keys.ToList()); // every graph is in: encode the rest in one document
+        var disks = _request.Disks[vm];
+        var tops = r.Error is null && r.Return is { ValueKind: JsonValueKind.Array } graph ? TopsOf(graph, disks) : null;
+        // Every QEMU since 2.0 answers with the graph; without it the configured nodes are tried (Debug: per VM).
+        if (tops is null && _log.IsDebugEnabled) _log.Debug("Snapshot {SagaId} {VmId}: no block graph from query-named-block-nodes ({Error}); snapshotting the configured nodes", _request.SagaId, vm, Describe(r));
+        _graphRead.Add(vm);
+        if (tops is not null && disks.Any(d => tops[d] != d)) Encode([vm], [.. disks.Select(d => tops[d])]);
+        if (_goAwaitingGraph.Remove(vm)) Send(vm);
     }
 
-    private void Encode(IReadOnlyList<string> vms)
+    /// <summary>Prepares the transactions of <paramref name="vms"/> on their configured nodes, or of one VM on <paramref name="nodes"/>.</summary>
+    private void Encode(IReadOnlyList<string> vms, IReadOnlyList<string>? nodes = null)
     {
-        var batch = vms.Where(_nodes.ContainsKey).Select(vm => (vm, _request.Disks[vm], _nodes[vm])).ToList();
+        var batch = vms.Select(vm => (vm, _request.Disks[vm], nodes ?? _request.Disks[vm])).ToList();
         if (batch.Count == 0) return;
         var elements = Transactions(_provider, _request.SagaId, _request.Name, batch);
-        for (var i = 0; i < batch.Count; i++)
-        {
-            _prepared[batch[i].vm] = elements[i];
-            _nodes.Remove(batch[i].vm);
-        }
+        for (var i = 0; i < batch.Count; i++) _prepared[batch[i].vm] = elements[i];
     }
 
     private void Go(IReadOnlyList<string> targets)
     {
         _went = true;
-        AskGraphs(targets); // targets not foreseen when the saga started
-        Encode(targets.Where(_nodes.ContainsKey).ToList());
+        var unforeseen = targets.Where(vm => HasDisks(vm) && !Known(vm)).ToList();
+        AskGraphs(unforeseen);
+        Encode(unforeseen);
         foreach (var vm in targets)
         {
             if (!HasDisks(vm)) Report(vm, "no disks configured for a QMP snapshot");
             else if (_unreachable.TryGetValue(vm, out var why)) Report(vm, why);
-            else if (_prepared.ContainsKey(vm)) Send(vm);
-            else _goAwaitingGraph.Add(vm);
+            else if (_graphRead.Contains(vm)) Send(vm);
+            else _goAwaitingGraph.Add(vm); // sent once its graph is read: the configured node may be a busy backing node
         }
-        _prepared.Clear();
-        _nodes.Clear();
+        foreach (var vm in _prepared.Keys.Where(vm => !_goAwaitingGraph.Contains(vm)).ToList()) _prepared.Remove(vm);
     }
 
     private void Send(string vm)
