@@ -31,6 +31,10 @@ var sagaSettings = FreezeSnapshotThaw.Settings.Default with
     ThawRetryMax = TimeSpan.FromSeconds(1),
     Command = options.Command is { } c ? new CommandSnapshotProvider(c, PerVm: false, Timeout: TimeSpan.FromSeconds(20)) : null,
 };
+// Watched before the manager exists, so no end of this saga can be published unseen.
+var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+var endWatcher = system.ActorOf(SagaEndWatcher.Props(options.SagaId, ended), "end-watcher");
+system.EventStream.Subscribe(endWatcher, typeof(FreezeSnapshotThaw.Progressed));
 var manager = system.ActorOf(SagaManager.Props(reporter, new SagaManager.Settings { Saga = sagaSettings, RestartBackoff = TimeSpan.FromMilliseconds(200) }), "sagas");
 
 if (!options.Resume)
@@ -40,14 +44,11 @@ if (!options.Resume)
         VmIds: options.Vms.Select(v => v.Id).ToList(), Deadline: TimeSpan.FromSeconds(30)));
 }
 
-// Poll the manager's index until the saga has an outcome (a resumed saga tells only the manager).
+// An end journaled in this process arrives on the event stream (watched since before the manager started); one
+// journaled by an earlier process is in the manager's index.
 var ask = TimeSpan.FromSeconds(30); // the first answer waits for the journal to initialise and recover
-while (true)
-{
-    var list = await manager.Ask<SagaManager.SagaList>(r => new SagaManager.ListSagas(r), ask, CancellationToken.None);
-    if (list.Sagas.FirstOrDefault(s => s.SagaId == options.SagaId)?.Outcome is not null) break;
-    await Task.Delay(100);
-}
+var list = await manager.Ask<SagaManager.SagaList>(r => new SagaManager.ListSagas(r), ask, CancellationToken.None);
+if (list.Sagas.FirstOrDefault(s => s.SagaId == options.SagaId)?.Outcome is null) await ended.Task;
 var state = (await manager.Ask<FreezeSnapshotThaw.CurrentState>(r => new SagaManager.GetSaga(options.SagaId, r), ask, CancellationToken.None)).State;
 Console.Out.WriteLine($"ended {state.Outcome} {state.EndReason}");
 foreach (var t in state.Tracks) Console.Out.WriteLine($"vm {t.VmId} freeze-sent={t.FreezeSent} maybe-frozen={t.MaybeFrozen}");
